@@ -1,0 +1,42 @@
+/** Builds an engine for one run; shared by the action and the command-line interface. */
+import { KubeClient, loadKubeConnection } from '../kube/kube-client.js'
+import type { Plan } from '../plan/types.js'
+import { routerFor } from '../routers/index.js'
+import type { EngineContext, Logger } from './context.js'
+import { Release } from './release.js'
+
+export { Release, type EngineCommand } from './release.js'
+export { ReleaseError, type EngineContext, type Logger } from './context.js'
+
+export interface EngineOptions {
+  plan: Plan
+  revision: string
+  dryRun: boolean
+  kubeconfig: string
+  context: string
+  run: { id?: string; url?: string }
+  log: Logger
+  signal: AbortSignal
+  workspace: string
+  env: NodeJS.ProcessEnv
+  onWatch?: EngineContext['onWatch']
+  actor?: string
+  /** Called with every credential found (kubeconfig token, keys), to mask them before anything is logged. */
+  maskSecret: (secret: string) => void
+}
+
+export function createRelease(options: EngineOptions): Release {
+  const { kubeconfig, context, maskSecret, ...rest } = options
+  const connection = loadKubeConnection(kubeconfig, context)
+  connection.secrets.forEach(maskSecret)
+  for (const check of options.plan.analysis.checks) {
+    if (check.kind !== 'prometheus' && check.kind !== 'compare') continue
+    const { bearerTokenEnv, usernameEnv, passwordEnv } = check.prometheus
+    for (const name of [bearerTokenEnv, usernameEnv, passwordEnv]) {
+      const value = name ? options.env[name] : undefined
+      if (value) maskSecret(value)
+    }
+  }
+  const kube = new KubeClient(connection, message => options.log.warning(`Kubernetes API: ${message}`))
+  return new Release({ ...rest, kube, router: routerFor(options.plan.router) })
+}

@@ -1,0 +1,320 @@
+/**
+ * The one module that talks to the Kubernetes API. Everything else sees plain objects and `KubeError`s.
+ * Istio and Gateway resources go through CustomObjectsApi with known plurals, so no discovery round trips are
+ * spent on the hot path; only `applyManifest` (arbitrary kinds) uses discovery.
+ */
+import * as k8s from '@kubernetes/client-node'
+import { NO_RETRY, READ_RETRY, type RetryPolicy, withRetry } from './retry-helper.js'
+
+export type Labels = Record<string, string>
+
+export interface ObjectMeta {
+  name: string
+  namespace?: string
+  resourceVersion?: string
+  uid?: string
+  generation?: number
+  labels?: Labels
+  annotations?: Record<string, string>
+  [key: string]: unknown
+}
+
+export interface KubeObject {
+  apiVersion: string
+  kind: string
+  metadata: ObjectMeta
+  spec?: Record<string, unknown>
+  [key: string]: unknown
+}
+
+/** A custom resource type addressed by group/version/plural. */
+export interface ResourceType {
+  group: string
+  version: string
+  plural: string
+  kind: string
+}
+
+export interface WriteOptions {
+  dryRun: boolean
+  /** Retry transient failures (only for writes that are safe to repeat, such as a rollback). */
+  retry?: boolean
+}
+
+/** A failed API call, with the apiserver's Status fields when there was a response. */
+export class KubeError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status; 0 when no response arrived. */
+    readonly status: number,
+    readonly reason: string,
+    readonly retryAfterMs?: number
+  ) {
+    super(message)
+    this.name = 'KubeError'
+  }
+  get notFound(): boolean {
+    return this.status === 404
+  }
+  get conflict(): boolean {
+    return this.status === 409 && this.reason === 'Conflict'
+  }
+}
+
+export interface KubeConnection {
+  config: k8s.KubeConfig
+  /** Credentials found in the kubeconfig, for masking in logs. */
+  secrets: string[]
+  server: string
+}
+
+/**
+ * Loads a kubeconfig: the given YAML, else the usual places (KUBECONFIG, ~/.kube/config, in-cluster).
+ * Throws a plain Error naming the problem; never echoes credentials.
+ */
+export function loadKubeConnection(kubeconfigYaml: string, context: string): KubeConnection {
+  const config = new k8s.KubeConfig()
+  try {
+    if (kubeconfigYaml.trim()) config.loadFromString(kubeconfigYaml)
+    else config.loadFromDefault()
+  } catch (error) {
+    throw new Error(`kubeconfig: could not be parsed (${firstLine(error)}); pass a valid kubeconfig YAML`)
+  }
+  if (context) {
+    if (!config.getContextObject(context)) {
+      const known = config.getContexts().map(c => c.name)
+      throw new Error(
+        `context: '${context}' is not in the kubeconfig (contexts: ${known.join(', ') || 'none'}); fix the input 'context'`
+      )
+    }
+    config.setCurrentContext(context)
+  }
+  const cluster = config.getCurrentCluster()
+  if (!cluster?.server) {
+    throw new Error('kubeconfig: no current cluster with a server; set current-context or the input `context`')
+  }
+  const user = config.getCurrentUser()
+  const secrets = [user?.token, user?.password, user?.keyData, user?.certData].filter(
+    (value): value is string => typeof value === 'string' && value.length > 0
+  )
+  return { config, secrets, server: cluster.server }
+}
+
+function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0]
+}
+
+/** How long one API call may take before it counts as a timeout. */
+const CALL_TIMEOUT_MS = Number(process.env.ISTIO_CANARY_API_TIMEOUT_MS) || 30_000
+
+export class KubeClient {
+  private readonly custom: k8s.CustomObjectsApi
+  private readonly core: k8s.CoreV1Api
+  private readonly apps: k8s.AppsV1Api
+  private objects?: k8s.KubernetesObjectApi
+
+  constructor(
+    private readonly connection: KubeConnection,
+    private readonly onRetry: (message: string) => void = () => {}
+  ) {
+    this.custom = connection.config.makeApiClient(k8s.CustomObjectsApi)
+    this.core = connection.config.makeApiClient(k8s.CoreV1Api)
+    this.apps = connection.config.makeApiClient(k8s.AppsV1Api)
+  }
+
+  async namespaceExists(namespace: string): Promise<boolean> {
+    try {
+      await this.call(`get namespace ${namespace}`, READ_RETRY, () => this.core.readNamespace({ name: namespace }))
+      return true
+    } catch (error) {
+      if (error instanceof KubeError && error.notFound) return false
+      throw error
+    }
+  }
+
+  async getCustom(type: ResourceType, namespace: string, name: string): Promise<KubeObject | undefined> {
+    try {
+      return (await this.call(`get ${type.kind} ${namespace}/${name}`, READ_RETRY, () =>
+        this.custom.getNamespacedCustomObject({ ...gvp(type), namespace, name })
+      )) as KubeObject
+    } catch (error) {
+      if (error instanceof KubeError && error.notFound && !error.message.includes('could not find the requested'))
+        return undefined
+      throw error
+    }
+  }
+
+  async listCustom(type: ResourceType, namespace: string): Promise<KubeObject[]> {
+    const list = (await this.call(`list ${type.kind} in ${namespace}`, READ_RETRY, () =>
+      this.custom.listNamespacedCustomObject({ ...gvp(type), namespace })
+    )) as { items?: KubeObject[] }
+    return list.items ?? []
+  }
+
+  async createCustom(type: ResourceType, object: KubeObject, options: WriteOptions): Promise<KubeObject> {
+    const { namespace = '', name } = object.metadata
+    return (await this.call(`create ${type.kind} ${namespace}/${name}`, writePolicy(options), () =>
+      this.custom.createNamespacedCustomObject({ ...gvp(type), namespace, body: object, ...dryRun(options) })
+    )) as KubeObject
+  }
+
+  /** PUT with the object's metadata.resourceVersion: the apiserver refuses it if anyone wrote in between. */
+  async replaceCustom(type: ResourceType, object: KubeObject, options: WriteOptions): Promise<KubeObject> {
+    const { namespace = '', name } = object.metadata
+    if (!object.metadata.resourceVersion) throw new Error(`internal: replace of ${name} without resourceVersion`)
+    return (await this.call(`update ${type.kind} ${namespace}/${name}`, writePolicy(options), () =>
+      this.custom.replaceNamespacedCustomObject({ ...gvp(type), namespace, name, body: object, ...dryRun(options) })
+    )) as KubeObject
+  }
+
+  /** Delete conditional on the resourceVersion that was read. */
+  async deleteCustom(type: ResourceType, object: KubeObject, options: WriteOptions): Promise<void> {
+    const { namespace = '', name, resourceVersion } = object.metadata
+    await this.call(`delete ${type.kind} ${namespace}/${name}`, writePolicy(options), () =>
+      this.custom.deleteNamespacedCustomObject({
+        ...gvp(type),
+        namespace,
+        name,
+        body: { preconditions: { resourceVersion } },
+        ...dryRun(options)
+      })
+    )
+  }
+
+  async listDeployments(namespace: string): Promise<k8s.V1Deployment[]> {
+    const list = await this.call(`list Deployments in ${namespace}`, READ_RETRY, () =>
+      this.apps.listNamespacedDeployment({ namespace })
+    )
+    return list.items
+  }
+
+  async listPods(namespace: string, labelSelector: string): Promise<k8s.V1Pod[]> {
+    const list = await this.call(`list Pods in ${namespace}`, READ_RETRY, () =>
+      this.core.listNamespacedPod({ namespace, labelSelector })
+    )
+    return list.items
+  }
+
+  async deleteDeployment(deployment: k8s.V1Deployment, options: WriteOptions): Promise<void> {
+    const namespace = deployment.metadata?.namespace ?? ''
+    const name = deployment.metadata?.name ?? ''
+    await this.call(`delete Deployment ${namespace}/${name}`, writePolicy(options), () =>
+      this.apps.deleteNamespacedDeployment({
+        namespace,
+        name,
+        body: { preconditions: { resourceVersion: deployment.metadata?.resourceVersion } },
+        ...dryRun(options)
+      })
+    )
+  }
+
+  /** Create or update any object (deploy manifests): read it, then create, or replace at the read resourceVersion. */
+  async applyManifest(object: KubeObject, options: WriteOptions): Promise<'created' | 'updated'> {
+    this.objects ??= k8s.KubernetesObjectApi.makeApiClient(this.connection.config)
+    const api = this.objects
+    const label = `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`
+    const current = await this.call(`get ${label}`, READ_RETRY, () => api.read(object as never)).catch(error => {
+      if (error instanceof KubeError && error.notFound) return undefined
+      throw error
+    })
+    const dry = options.dryRun ? 'All' : undefined
+    if (!current) {
+      await this.call(`create ${label}`, NO_RETRY, () => api.create(object as never, undefined, dry))
+      return 'created'
+    }
+    const body = { ...object, metadata: { ...object.metadata, resourceVersion: current.metadata?.resourceVersion } }
+    await this.call(`update ${label}`, NO_RETRY, () => api.replace(body as never, undefined, dry))
+    return 'updated'
+  }
+
+  private call<T>(what: string, policy: RetryPolicy, action: () => Promise<T>): Promise<T> {
+    return withRetry(
+      policy,
+      error => {
+        const status = error instanceof KubeError ? error.status : 0
+        return {
+          transient: status === 0 || status === 429 || status >= 500,
+          retryAfterMs: error instanceof KubeError ? error.retryAfterMs : undefined
+        }
+      },
+      () => withTimeout(what, action).catch(error => Promise.reject(toKubeError(what, error, this.connection.server))),
+      (error, attempt, delayMs) =>
+        this.onRetry(`${firstLine(error)}; retrying in ${delayMs} ms (attempt ${attempt + 1})`)
+    )
+  }
+}
+
+function gvp(type: ResourceType): { group: string; version: string; plural: string } {
+  return { group: type.group, version: type.version, plural: type.plural }
+}
+
+function dryRun(options: WriteOptions): { dryRun?: string } {
+  return options.dryRun ? { dryRun: 'All' } : {}
+}
+
+function writePolicy(options: WriteOptions): RetryPolicy {
+  return options.retry ? READ_RETRY : NO_RETRY
+}
+
+async function withTimeout<T>(what: string, action: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new KubeError(`${what}: no answer within ${CALL_TIMEOUT_MS / 1000}s`, 0, 'Timeout')),
+      CALL_TIMEOUT_MS
+    )
+  })
+  try {
+    return await Promise.race([action(), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+interface StatusBody {
+  kind?: string
+  message?: string
+  reason?: string
+  code?: number
+}
+
+/** Turns client-node's exceptions into one KubeError with the apiserver's own message. */
+export function toKubeError(what: string, error: unknown, server: string): KubeError {
+  if (error instanceof KubeError) return error
+  if (error instanceof k8s.ApiException) {
+    const status = parseStatus(error.body)
+    const reason = status?.reason ?? httpReason(error.code)
+    const message = status?.message ?? firstLine(error.message)
+    const retryAfter = Number(error.headers?.['retry-after'])
+    return new KubeError(
+      `${what}: ${message} (${reason}, HTTP ${error.code})`,
+      error.code,
+      reason,
+      Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined
+    )
+  }
+  const code = (error as { code?: string; cause?: { code?: string } })?.code ??
+    (error as { cause?: { code?: string } })?.cause?.code
+  const detail = code ? `${code}` : firstLine(error)
+  return new KubeError(`${what}: cannot reach the Kubernetes API at ${server} (${detail})`, 0, 'Unreachable')
+}
+
+function parseStatus(body: unknown): StatusBody | undefined {
+  if (typeof body === 'string') {
+    try {
+      return JSON.parse(body) as StatusBody
+    } catch {
+      return undefined
+    }
+  }
+  return typeof body === 'object' && body !== null ? (body as StatusBody) : undefined
+}
+
+function httpReason(code: number): string {
+  if (code === 401) return 'Unauthorized'
+  if (code === 403) return 'Forbidden'
+  if (code === 404) return 'NotFound'
+  if (code === 409) return 'Conflict'
+  if (code === 429) return 'TooManyRequests'
+  return code >= 500 ? 'InternalError' : 'Error'
+}

@@ -1,0 +1,161 @@
+/**
+ * The action: one top-level try/catch around the main step and the post step (same bundle; the post step
+ * is recognised by a saved state, as actions/checkout does).
+ */
+import * as core from '@actions/core'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { createRelease, type EngineCommand, type Logger, type Release } from './engine/index.js'
+import { resolveCommentCommand, postRefusal } from './github/comment-command.js'
+import { publishReports } from './github/publish.js'
+import { type ActionInputs, getInputs } from './input-helper.js'
+import type { RunReport } from './report/types.js'
+
+const IS_POST = 'isPost'
+const WATCHING = 'watching'
+
+const logger: Logger = {
+  info: message => core.info(message),
+  warning: message => core.warning(message),
+  debug: message => core.debug(message),
+  group: (title, body) => core.group(title, body)
+}
+
+export async function run(): Promise<void> {
+  try {
+    if (core.getState(IS_POST) === 'true') {
+      await runPost()
+      return
+    }
+    core.saveState(IS_POST, 'true')
+    await runMain()
+  } catch (error) {
+    const err = error instanceof Error ? error : new Error(String(error))
+    if (err.stack) core.debug(err.stack)
+    core.setFailed(err.message.split('\n')[0])
+  }
+}
+
+function runInfo(env: NodeJS.ProcessEnv): { id?: string; url?: string } {
+  const id = env.GITHUB_RUN_ID
+  const url =
+    id && env.GITHUB_REPOSITORY
+      ? `${env.GITHUB_SERVER_URL || 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${id}`
+      : undefined
+  return { id, url }
+}
+
+function openRelease(inputs: ActionInputs, signal: AbortSignal, actor?: string): Release {
+  return createRelease({
+    plan: inputs.plan,
+    revision: inputs.revision,
+    dryRun: inputs.dryRun,
+    kubeconfig: inputs.kubeconfig,
+    context: inputs.context,
+    run: runInfo(process.env),
+    log: logger,
+    signal,
+    workspace: inputs.workspace,
+    env: process.env,
+    actor,
+    maskSecret: secret => core.setSecret(secret),
+    onWatch: watching => core.saveState(WATCHING, watching ? JSON.stringify(watching) : '')
+  })
+}
+
+/** SIGINT/SIGTERM (the runner cancelling the job) abort the watch so onCancel can run before the kill. */
+function cancellationSignal(): AbortSignal {
+  const controller = new AbortController()
+  for (const name of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(name, () => {
+      core.warning(`received ${name}: stopping the watch (onCancel applies)`)
+      controller.abort()
+    })
+  }
+  return controller.signal
+}
+
+async function runMain(): Promise<void> {
+  const inputs = getInputs()
+  let command: EngineCommand
+  let actor: string | undefined
+  if (inputs.command === 'comment') {
+    const resolution = await resolveCommentCommand(process.env, inputs.githubToken)
+    resolution.warnings.forEach(warning => core.warning(warning))
+    if (resolution.kind === 'ignored') {
+      core.info(`comment ignored: ${resolution.reason}`)
+      core.setOutput('status', 'unchanged')
+      return
+    }
+    if (resolution.kind === 'refused') {
+      core.warning(`/canary refused: ${resolution.reason}`)
+      const warnings = await postRefusal({
+        token: inputs.githubToken,
+        env: process.env,
+        prNumber: resolution.prNumber,
+        namespace: inputs.plan.namespace,
+        service: inputs.plan.service,
+        actor: resolution.actor,
+        reason: resolution.reason
+      })
+      warnings.forEach(warning => core.warning(warning))
+      core.setOutput('status', 'unchanged')
+      return
+    }
+    command = resolution.command
+    actor = resolution.actor
+    inputs.prNumber ??= resolution.prNumber
+  } else {
+    command = inputs.command
+  }
+  const release = openRelease(inputs, cancellationSignal(), actor)
+  const report = await release.run(command)
+  await finish(inputs, report)
+}
+
+/** The post step: finishes a stage whose main process was killed mid-watch. */
+async function runPost(): Promise<void> {
+  const saved = core.getState(WATCHING)
+  if (!saved) return
+  const watching = JSON.parse(saved) as { revision: string; stageIndex: number }
+  core.info(`the main step was stopped while watching stage ${watching.stageIndex} of ${watching.revision}`)
+  const inputs = getInputs()
+  const release = openRelease(inputs, new AbortController().signal)
+  const report = await release.finishInterrupted(watching)
+  await finish(inputs, report)
+}
+
+async function finish(inputs: ActionInputs, report: RunReport): Promise<void> {
+  const reportPath = writeReportFile(report)
+  core.setOutput('status', report.status)
+  core.setOutput('stage', report.stage?.name ?? '')
+  core.setOutput('stage-index', String(report.stage?.index ?? 0))
+  core.setOutput('weight', String(report.weight.after))
+  core.setOutput('next-stage', report.nextStage?.name ?? '')
+  core.setOutput('done', String(report.done))
+  core.setOutput('report', reportPath)
+  if (inputs.report.size > 0) {
+    const published = await publishReports(report, {
+      token: inputs.githubToken,
+      kinds: inputs.report,
+      prNumber: inputs.prNumber,
+      env: process.env
+    })
+    published.warnings.forEach(warning => core.warning(warning))
+  }
+  const line = `${report.status}: ${report.message}`
+  if (report.status === 'rolled-back' && report.command !== 'rollback') core.setFailed(line)
+  else core.info(line)
+}
+
+function writeReportFile(report: RunReport): string {
+  const directory = process.env.RUNNER_TEMP || os.tmpdir()
+  mkdirSync(directory, { recursive: true })
+  const file = path.join(
+    directory,
+    `istio-canary-${report.namespace}-${report.service}-${report.run.id ?? 'local'}-${Date.now()}.json`
+  )
+  writeFileSync(file, JSON.stringify(report, null, 2) + '\n')
+  return file
+}

@@ -1,0 +1,83 @@
+import { describe, expect, it } from '@jest/globals'
+import { formatDuration, formatValue } from '../../src/analysis/format.js'
+import { rateWindowMs, renderQuery, templateQuery } from '../../src/analysis/templates.js'
+
+const vars = { service: 'reviews', namespace: 'bookinfo', stable: 'v1', canary: 'v2', intervalMs: 90_000 }
+
+describe('formatDuration', () => {
+  it.each([
+    [0, '0s'],
+    [500, '500ms'],
+    [1500, '1s500ms'],
+    [30_000, '30s'],
+    [90_000, '1m30s'],
+    [300_000, '5m'],
+    [3_600_000, '1h'],
+    [5_430_000, '1h30m30s']
+  ])('%i ms is %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text)
+  })
+})
+
+describe('formatValue', () => {
+  it('keeps six significant digits without trailing zeros', () => {
+    expect(formatValue(0.98996)).toBe('0.98996')
+    expect(formatValue(0.9799999999999999)).toBe('0.98')
+    expect(formatValue(497.50000000000006)).toBe('497.5')
+    expect(formatValue(Infinity)).toBe('Infinity')
+  })
+})
+
+describe('renderQuery', () => {
+  it('substitutes every placeholder, each time it appears', () => {
+    const text = 'x{s="$service",ns="$namespace",a="$stable",b="$canary",c="$canary",v="$version"}[$interval]'
+    expect(renderQuery(text, { ...vars, version: 'v1' })).toBe(
+      'x{s="reviews",ns="bookinfo",a="v1",b="v2",c="v2",v="v1"}[1m30s]'
+    )
+  })
+
+  it('leaves longer words and unknown placeholders alone', () => {
+    expect(renderQuery('$services $canary_x $other $$', vars)).toBe('$services $canary_x $other $$')
+  })
+
+  it('refuses $version outside compare queries', () => {
+    expect(() => renderQuery('x{v="$version"}', vars)).toThrow(
+      '$version is only available in compare queries'
+    )
+  })
+})
+
+describe('templateQuery', () => {
+  it('uses a rate window of at least one minute', () => {
+    expect(rateWindowMs(500)).toBe(60_000)
+    expect(rateWindowMs(90_000)).toBe(90_000)
+  })
+
+  it('builds the telemetry v2 success rate of the canary', () => {
+    expect(renderQuery(templateQuery('success-rate', 'VirtualService', 30_000), vars)).toBe(
+      'sum(rate(istio_requests_total{reporter="destination",destination_service_namespace="bookinfo",' +
+        'destination_service_name="reviews",destination_version="v2",response_code!~"5.."}[1m]))' +
+        ' / sum(rate(istio_requests_total{reporter="destination",destination_service_namespace="bookinfo",' +
+        'destination_service_name="reviews",destination_version="v2"}[1m]))'
+    )
+  })
+
+  it('builds the telemetry v2 p99 latency in milliseconds', () => {
+    expect(renderQuery(templateQuery('latency-p99', 'VirtualService', 120_000), vars)).toBe(
+      'histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket{' +
+        'reporter="destination",destination_service_namespace="bookinfo",destination_service_name="reviews",' +
+        'destination_version="v2"}[2m])))'
+    )
+  })
+
+  it('builds the Mixer-era queries for RouteRule, with latency converted to milliseconds', () => {
+    const scope = 'destination_service="reviews.bookinfo.svc.cluster.local",destination_version="v2"'
+    expect(renderQuery(templateQuery('success-rate', 'RouteRule', 30_000), vars)).toBe(
+      `sum(rate(istio_request_count{${scope},response_code!~"5.."}[1m]))` +
+        ` / sum(rate(istio_request_count{${scope}}[1m]))`
+    )
+    expect(renderQuery(templateQuery('latency-p99', 'RouteRule', 30_000), vars)).toBe(
+      `1000 * histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_bucket{${scope}}[1m])))`
+    )
+  })
+})

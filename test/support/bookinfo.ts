@@ -1,0 +1,116 @@
+/** Bookinfo `reviews` as a cluster holds it before a canary: the objects integration tests and the demo seed. */
+import type { KubeObject } from './kube-api/index.js'
+
+export function deployment(version: string, options: { service?: string; namespace?: string } = {}): KubeObject {
+  const service = options.service ?? 'reviews'
+  const labels = { app: service, version }
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: `${service}-${version}`, namespace: options.namespace ?? 'default', labels },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: { containers: [{ name: service, image: `docker.io/istio/examples-bookinfo-${service}-${version}:1.20.2` }] }
+      }
+    }
+  }
+}
+
+/** An unrelated route (ratings) sits before the reviews route: it must never change. */
+export const RATINGS_ROUTE = {
+  name: 'ratings-route',
+  match: [{ uri: { prefix: '/ratings' } }],
+  rewrite: { uri: '/' },
+  timeout: '3s',
+  route: [{ destination: { host: 'ratings', subset: 'v1' } }]
+}
+
+export function reviewsVirtualService(namespace = 'default'): KubeObject {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'reviews', namespace },
+    spec: {
+      hosts: ['reviews', 'bookinfo.example.com'],
+      gateways: ['bookinfo-gateway', 'mesh'],
+      http: [
+        RATINGS_ROUTE,
+        {
+          name: 'reviews-route',
+          match: [{ uri: { prefix: '/reviews' } }, { uri: { prefix: '/api/reviews' } }],
+          retries: { attempts: 3, perTryTimeout: '2s' },
+          route: [{ destination: { host: 'reviews.default.svc.cluster.local', subset: 'v1', port: { number: 9080 } } }]
+        }
+      ],
+      tcp: [{ match: [{ port: 27017 }], route: [{ destination: { host: 'mongo', port: { number: 27017 } } }] }]
+    }
+  }
+}
+
+export function reviewsDestinationRule(namespace = 'default', versions = ['v1', 'v2', 'v3']): KubeObject {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'reviews', namespace },
+    spec: {
+      host: 'reviews',
+      subsets: versions.map(version => ({ name: version, labels: { version } }))
+    }
+  }
+}
+
+export function bookinfoObjects(options: { versions?: string[]; router?: 'VirtualService' | 'RouteRule' } = {}): KubeObject[] {
+  const versions = options.versions ?? ['v1', 'v2']
+  const objects: KubeObject[] = [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'reviews', namespace: 'default', labels: { app: 'reviews' } },
+      spec: { selector: { app: 'reviews' }, ports: [{ name: 'http', port: 9080 }] }
+    },
+    ...versions.map(version => deployment(version)),
+    deployment('v1', { service: 'ratings' })
+  ]
+  if (options.router !== 'RouteRule') objects.push(reviewsDestinationRule(), reviewsVirtualService())
+  return objects
+}
+
+/** The modern ladder on a VirtualService, with nothing to watch so each advance passes at once. */
+export const VS_PLAN = `
+service: reviews
+stable: v1
+canary: v2
+stages:
+  - name: test-user
+    match:
+      headers:
+        cookie: { regex: "^(.*?;)?(user=test-user)(;.*)?$" }
+  - weight: 5
+  - weight: 50
+  - weight: 100
+  - finalize: { deleteStable: true }
+analysis:
+  bake: 0s
+`
+
+/** The Istio 0.2 tutorial as a plan. */
+export const SEED_PLAN = `
+service: reviews
+router: RouteRule
+stable: v1
+canary: v2
+stages:
+  - name: test-user
+    match:
+      headers:
+        cookie: { regex: "^(.*?;)?(user=test-user)(;.*)?$" }
+  - weight: 50
+  - weight: 100
+  - finalize: { deleteStable: true }
+analysis:
+  bake: 0s
+`
