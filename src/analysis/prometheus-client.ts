@@ -114,7 +114,7 @@ async function post(
   } catch {
     body = undefined
   }
-  if (body?.status === 'error') throw new Error(`prometheus: ${body.errorType}: ${body.error}`)
+  if (body?.status === 'error') throw new Error(`prometheus: ${body.errorType ?? 'error'}: ${body.error}`)
   if (!response.ok || body?.status !== 'success' || !body.data) {
     const excerpt = text.trim().slice(0, 200)
     throw new Error(

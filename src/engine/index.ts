@@ -25,17 +25,23 @@ export interface EngineOptions {
   maskSecret: (secret: string) => void
 }
 
+/** Names of the environment variables the plan reads credentials from. */
+function credentialVariables(plan: Plan): string[] {
+  return plan.analysis.checks.flatMap(check => {
+    if (check.kind === 'http') return Object.values(check.headersFromEnv ?? {})
+    if (check.kind !== 'prometheus' && check.kind !== 'compare') return []
+    const { bearerTokenEnv, usernameEnv, passwordEnv } = check.prometheus
+    return [bearerTokenEnv, usernameEnv, passwordEnv].filter((name): name is string => Boolean(name))
+  })
+}
+
 export function createRelease(options: EngineOptions): Release {
   const { kubeconfig, context, maskSecret, ...rest } = options
   const connection = loadKubeConnection(kubeconfig, context)
   connection.secrets.forEach(maskSecret)
-  for (const check of options.plan.analysis.checks) {
-    if (check.kind !== 'prometheus' && check.kind !== 'compare') continue
-    const { bearerTokenEnv, usernameEnv, passwordEnv } = check.prometheus
-    for (const name of [bearerTokenEnv, usernameEnv, passwordEnv]) {
-      const value = name ? options.env[name] : undefined
-      if (value) maskSecret(value)
-    }
+  for (const name of credentialVariables(options.plan)) {
+    const value = options.env[name]
+    if (value) maskSecret(value)
   }
   const kube = new KubeClient(connection, message => options.log.warning(`Kubernetes API: ${message}`))
   return new Release({ ...rest, kube, router: routerFor(options.plan.router) })

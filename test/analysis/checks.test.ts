@@ -178,7 +178,7 @@ describe('http check', () => {
     const server = await site(503, 'down')
     const evaluation = await evaluateCheck(check(server.url, { expectStatus: [200, 204] }), testEnvironment())
     expect(evaluation).toMatchObject({ verdict: 'fail', value: 503, threshold: 'status in [200, 204]' })
-    expect(evaluation.message).toMatch(/status 503, expected status in \[200, 204\]/)
+    expect(evaluation.message).toMatch(/status 503, expected one of \[200, 204\]/)
   })
 
   it('fails a body that does not match', async () => {

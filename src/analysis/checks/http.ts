@@ -6,14 +6,25 @@ import { describeRequestFailure } from '../errors.js'
 import { takeUrlCredentials } from '../url-credentials.js'
 import type { CheckOutcome } from './outcome.js'
 
+function statusList(check: HttpCheck): string {
+  return `[${check.expectStatus.join(', ')}]`
+}
+
 export function httpThreshold(check: HttpCheck): string {
-  const status = `status in [${check.expectStatus.join(', ')}]`
+  const status = `status in ${statusList(check)}`
   return check.expectBody === undefined ? status : `${status}, body ~ /${check.expectBody}/`
 }
 
 export async function evaluateHttp(check: HttpCheck, env: CheckEnvironment): Promise<CheckOutcome> {
   const { url, authorization } = takeUrlCredentials(new URL(check.url))
   const headers = new Headers(check.headers)
+  for (const [name, variable] of Object.entries(check.headersFromEnv ?? {})) {
+    const value = env.env[variable]
+    if (value === undefined) {
+      return { value: null, verdict: 'fail', message: `header ${name}: environment variable ${variable} is not set` }
+    }
+    headers.set(name, value)
+  }
   if (authorization && !headers.has('authorization')) headers.set('authorization', authorization)
   const where = `${check.method} ${url}`
   const timeout = AbortSignal.timeout(check.timeoutMs)
@@ -36,7 +47,7 @@ export async function evaluateHttp(check: HttpCheck, env: CheckEnvironment): Pro
     return {
       value: status,
       verdict: 'fail',
-      message: `${where}: status ${status}, expected ${httpThreshold(check)}`
+      message: `${where}: status ${status}, expected one of ${statusList(check)}`
     }
   }
   if (check.expectBody !== undefined && !RE2JS.compile(check.expectBody).matcher(body).find()) {
