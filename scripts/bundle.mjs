@@ -1,4 +1,5 @@
 // Bundles the action and the CLI with ncc into dist/ (committed: it is what GitHub runs).
+// ncc type-checks src/ with tsconfig.json; tests are checked with tsconfig.test.json by `npm run typecheck`.
 import { execFileSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
 

@@ -49,7 +49,9 @@ function parsePrNumber(value: string): number | undefined {
   if (!value.trim()) return undefined
   const number = Number(value)
   if (!Number.isInteger(number) || number < 1) {
-    throw new InputError(`input 'pr-number': '${value}' is not a pull request number; use a positive integer or leave it empty`)
+    throw new InputError(
+      `input 'pr-number': '${value}' is not a pull request number; use a positive integer or leave it empty`
+    )
   }
   return number
 }
@@ -62,7 +64,9 @@ function parseReport(value: string): Set<ReportKind> {
   if (words.length === 1 && words[0] === 'none') return new Set()
   for (const word of words) {
     if (!REPORT_KINDS.includes(word as ReportKind)) {
-      throw new InputError(`input 'report': '${word}' is not a report; use a comma list of ${REPORT_KINDS.join(', ')}, or none`)
+      throw new InputError(
+        `input 'report': '${word}' is not a report; use a comma list of ${REPORT_KINDS.join(', ')}, or none`
+      )
     }
   }
   return new Set(words as ReportKind[])
@@ -71,7 +75,9 @@ function parseReport(value: string): Set<ReportKind> {
 export function parseRevision(value: string, plan: Plan): string {
   const revision = value.trim() || plan.canary
   if (revision.length > 128 || /[\s]/.test(revision)) {
-    throw new InputError(`input 'revision': '${revision}' must be at most 128 characters without spaces (an image tag or version)`)
+    throw new InputError(
+      `input 'revision': '${revision}' must be at most 128 characters without spaces (an image tag or version)`
+    )
   }
   return revision
 }

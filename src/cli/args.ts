@@ -20,9 +20,7 @@ export interface CliOptions {
 }
 
 export type CliInvocation =
-  | { kind: 'help'; text: string }
-  | { kind: 'version' }
-  | { kind: 'run'; options: CliOptions }
+  { kind: 'help'; text: string } | { kind: 'version' } | { kind: 'run'; options: CliOptions }
 
 /** A command line the user must fix: exit status 2. */
 export class UsageError extends Error {
@@ -145,7 +143,10 @@ function helpCommand(word: string | undefined): string {
 }
 
 function valueName(name: OptionName): string {
-  return { plan: 'file or YAML', kubeconfig: 'file', context: 'name', revision: 'revision' }[name as string] ?? 'value'
+  return (
+    { plan: 'file or YAML', kubeconfig: 'file', context: 'name', revision: 'revision' }[name as string] ??
+    'value'
+  )
 }
 
 /** The known option nearest to a mistyped one (`--dryrun` → `dry-run`), if it is near enough. */
@@ -163,7 +164,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const current = [i]
     for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)
+      )
     }
     previous = current
   }

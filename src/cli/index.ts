@@ -112,7 +112,10 @@ async function run(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number>
       await write(process.stdout, redact(JSON.stringify(report, null, 2)) + '\n')
     } else {
       const style = makeStyle(useColor(process.stdout.isTTY, env))
-      await write(process.stdout, (logStream === process.stdout ? '\n' : '') + redact(renderReport(report, style)))
+      await write(
+        process.stdout,
+        (logStream === process.stdout ? '\n' : '') + redact(renderReport(report, style))
+      )
     }
     return interrupted() ? EXIT_INTERRUPTED : exitStatus(report)
   } catch (error) {

@@ -28,7 +28,9 @@ export function locateKubeconfig(lookup: KubeconfigLookup): KubeconfigSource {
   const { option, env, home, delimiter, isFile } = lookup
   if (option !== undefined) {
     if (!isFile(option)) {
-      throw new KubeconfigError(`kubeconfig: file '${option}' not found; pass an existing file to --kubeconfig`)
+      throw new KubeconfigError(
+        `kubeconfig: file '${option}' not found; pass an existing file to --kubeconfig`
+      )
     }
     return { kind: 'file', path: option }
   }

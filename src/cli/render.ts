@@ -89,12 +89,15 @@ function pad(text: string, plain: string, width: number): string {
 
 function columns(rows: { plain: string; styled: string }[][], indent = '  '): string[] {
   const widths: number[] = []
-  for (const row of rows) row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.plain.length)))
+  for (const row of rows)
+    row.forEach((cell, index) => (widths[index] = Math.max(widths[index] ?? 0, cell.plain.length)))
   return rows.map(
     row =>
       indent +
       row
-        .map((cell, index) => (index === row.length - 1 ? cell.styled : pad(cell.styled, cell.plain, widths[index] + 2)))
+        .map((cell, index) =>
+          index === row.length - 1 ? cell.styled : pad(cell.styled, cell.plain, widths[index] + 2)
+        )
         .join('')
         .trimEnd()
   )
@@ -104,7 +107,7 @@ const cell = (plain: string, color: (text: string) => string = identity) => ({ p
 
 function headline(report: RunReport, style: Style): string[] {
   const statusWord = statusColor(report.status, style)(style.bold(report.status))
-  const dryRun = report.dryRun ? ` ${style.yellow('(dry run: nothing persisted)')}` : ''
+  const dryRun = report.dryRun ? ` ${style.yellow('[dry run]')}` : ''
   const took = style.dim(` [${formatDurationMs(report.timings.durationMs)}]`)
   const lines = [`${statusWord}: ${report.message}${dryRun}${took}`]
   lines.push(
@@ -113,7 +116,9 @@ function headline(report: RunReport, style: Style): string[] {
     )
   )
   const total = report.ladder.length
-  const stage = report.stage ? `stage ${report.stage.index}/${total} ${style.bold(report.stage.name)}` : 'no stage in effect'
+  const stage = report.stage
+    ? `stage ${report.stage.index}/${total} ${style.bold(report.stage.name)}`
+    : 'no stage in effect'
   const weight =
     report.weight.before === report.weight.after
       ? `canary weight ${report.weight.after}%`
@@ -192,13 +197,22 @@ function changeLines(report: RunReport, style: Style): string[] {
 
 function warningLines(report: RunReport, style: Style): string[] {
   if (report.warnings.length === 0) return []
-  return ['', style.bold('Warnings'), ...report.warnings.map(warning => `  ${style.yellow('warning:')} ${warning}`)]
+  return [
+    '',
+    style.bold('Warnings'),
+    ...report.warnings.map(warning => `  ${style.yellow('warning:')} ${warning}`)
+  ]
 }
 
 function nextStep(report: RunReport, style: Style): string[] {
   if (report.done || !report.nextStage || report.status === 'rolled-back' || report.dryRun) return []
   if (report.status !== 'advanced' && report.status !== 'healthy' && report.status !== 'idle') return []
-  return ['', style.dim(`Next: '${CLI_NAME} advance' applies stage ${report.nextStage.index} (${report.nextStage.name}).`)]
+  return [
+    '',
+    style.dim(
+      `Next: '${CLI_NAME} advance' applies stage ${report.nextStage.index} (${report.nextStage.name}).`
+    )
+  ]
 }
 
 export function renderReport(report: RunReport, style: Style): string {

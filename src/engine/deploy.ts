@@ -12,14 +12,18 @@ export function readManifests(plan: Plan, workspace: string): KubeObject[] {
     try {
       text = readFileSync(path.resolve(workspace, file), 'utf8')
     } catch {
-      throw new ReleaseError(`deploy.manifests: file '${file}' not found in the workspace; fix the path or check out the repository first`)
+      throw new ReleaseError(
+        `deploy.manifests: file '${file}' not found in the workspace; fix the path or check out the repository first`
+      )
     }
     let documents: unknown[]
     try {
       documents = yaml.loadAll(text)
     } catch (error) {
       const line = (error as { mark?: { line?: number } }).mark?.line
-      throw new ReleaseError(`deploy.manifests: '${file}' is not valid YAML${line !== undefined ? ` (line ${line + 1})` : ''}`)
+      throw new ReleaseError(
+        `deploy.manifests: '${file}' is not valid YAML${line !== undefined ? ` (line ${line + 1})` : ''}`
+      )
     }
     return documents
       .filter((doc): doc is KubeObject => doc !== null && doc !== undefined)
@@ -42,6 +46,8 @@ export async function applyManifests(
 ): Promise<void> {
   for (const manifest of manifests) {
     const result = await kube.applyManifest(manifest, { dryRun })
-    log(`${result} ${manifest.kind} ${manifest.metadata.namespace}/${manifest.metadata.name}${dryRun ? ' (dry run)' : ''}`)
+    log(
+      `${result} ${manifest.kind} ${manifest.metadata.namespace}/${manifest.metadata.name}${dryRun ? ' (dry run)' : ''}`
+    )
   }
 }

@@ -29,12 +29,21 @@ export function digest(value: unknown): string {
 export function differingPaths(before: unknown, after: unknown, path = ''): string[] {
   if (jsonEqual(before, after)) return []
   const bothObjects =
-    before && after && typeof before === 'object' && typeof after === 'object' && Array.isArray(before) === Array.isArray(after)
+    before &&
+    after &&
+    typeof before === 'object' &&
+    typeof after === 'object' &&
+    Array.isArray(before) === Array.isArray(after)
   if (!bothObjects) return [path || '(root)']
-  if (Array.isArray(before) && Array.isArray(after) && before.length !== after.length) return [path || '(root)']
+  if (Array.isArray(before) && Array.isArray(after) && before.length !== after.length)
+    return [path || '(root)']
   const keys = new Set([...Object.keys(before as object), ...Object.keys(after as object)])
   return [...keys].flatMap(key => {
     const child = Array.isArray(before) ? `${path}[${key}]` : path ? `${path}.${key}` : key
-    return differingPaths((before as Record<string, unknown>)[key], (after as Record<string, unknown>)[key], child)
+    return differingPaths(
+      (before as Record<string, unknown>)[key],
+      (after as Record<string, unknown>)[key],
+      child
+    )
   })
 }

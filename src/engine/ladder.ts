@@ -19,7 +19,9 @@ export function describeSplit(plan: Plan, stage: Stage, stageIndex: number): str
     return `100% ${plan.canary}${stage.deleteStable ? `, delete ${plan.stable}` : ''}`
   }
   const weight = stageEffect(plan, stageIndex).weight
-  return weight === 100 ? `100% ${plan.canary}` : `${100 - weight}% ${plan.stable} / ${weight}% ${plan.canary}`
+  return weight === 100
+    ? `100% ${plan.canary}`
+    : `${100 - weight}% ${plan.stable} / ${weight}% ${plan.canary}`
 }
 
 function stateOf(state: ReleaseState | undefined, index: number): StageState {
@@ -37,7 +39,9 @@ function stateOf(state: ReleaseState | undefined, index: number): StageState {
 export function buildLadder(plan: Plan, state: ReleaseState | undefined): LadderEntry[] {
   return plan.stages.map((stage, position) => {
     const index = position + 1
-    const last = state?.history.filter(entry => entry.stageIndex === index && entry.revision === state.revision).at(-1)
+    const last = state?.history
+      .filter(entry => entry.stageIndex === index && entry.revision === state.revision)
+      .at(-1)
     return {
       index,
       name: stage.name,

@@ -68,13 +68,21 @@ export class Release {
     this.weightBefore = weightOf(this.plan, this.state)
     const state = this.state
     const interrupted =
-      state?.phase === 'watching' && state.revision === watching.revision && state.stageIndex === watching.stageIndex
+      state?.phase === 'watching' &&
+      state.revision === watching.revision &&
+      state.stageIndex === watching.stageIndex
     let outcome: Outcome = { status: 'unchanged', message: 'the main step finished its stage; nothing to do' }
     if (interrupted && this.plan.analysis.onCancel === 'rollback') {
-      await this.rollback('run cancelled during the watch (onCancel: rollback, applied by the post step)', watching.stageIndex)
+      await this.rollback(
+        'run cancelled during the watch (onCancel: rollback, applied by the post step)',
+        watching.stageIndex
+      )
       outcome = { status: 'rolled-back', message: `cancelled: rolled back to ${this.plan.stable}` }
     } else if (interrupted) {
-      outcome = { status: 'unchanged', message: 'cancelled during the watch; the stage stays applied (onCancel: keep)' }
+      outcome = {
+        status: 'unchanged',
+        message: 'cancelled during the watch; the stage stays applied (onCancel: keep)'
+      }
     }
     return this.report('advance', outcome)
   }
@@ -117,7 +125,9 @@ export class Release {
   private expectedSpecs(state: ReleaseState): RoutingSpecs | undefined {
     const target = this.snapshot.target
     if (!target) return undefined
-    return state.phase === 'rolled-back' ? target : this.ctx.router.stageSpecs(target, this.plan, state.stageIndex)
+    return state.phase === 'rolled-back'
+      ? target
+      : this.ctx.router.stageSpecs(target, this.plan, state.stageIndex)
   }
 
   private driftMessage(state: ReleaseState): string | undefined {
@@ -168,7 +178,10 @@ export class Release {
     const state = this.state
     const last = this.plan.stages.length
     const revision = this.ctx.revision
-    if (!state || ((state.phase === 'completed' || state.phase === 'rolled-back') && state.revision !== revision)) {
+    if (
+      !state ||
+      ((state.phase === 'completed' || state.phase === 'rolled-back') && state.revision !== revision)
+    ) {
       return this.startRelease(promote ? last : 1)
     }
     if (state.revision !== revision) {
@@ -255,7 +268,10 @@ export class Release {
         this.ctx.signal
       )
       if (reason) {
-        await this.rollback(`deploy: the canary did not become Available within ${formatDuration(deploy.timeoutMs)}: ${reason}`, 0)
+        await this.rollback(
+          `deploy: the canary did not become Available within ${formatDuration(deploy.timeoutMs)}: ${reason}`,
+          0
+        )
         throw new ReleaseError(
           `deploy: the canary did not become Available within ${formatDuration(deploy.timeoutMs)}: ${reason}; routing stays on ${this.plan.stable}`
         )
@@ -273,17 +289,24 @@ export class Release {
       written: digestsOf(desired),
       history: []
     }
-    return this.ctx.log.group(`Dry run: stage ${toIndex} (${this.plan.stages[toIndex - 1].name})`, async () => {
-      await this.write({ desired, state, target })
-      for (const change of this.changes) this.ctx.log.info(change.diff)
-      return {
-        status: 'planned' as const,
-        message: `dry run: would apply stage ${toIndex} (${this.plan.stages[toIndex - 1].name}); the cluster validated ${this.changes.length} change(s), nothing was persisted`
+    return this.ctx.log.group(
+      `Dry run: stage ${toIndex} (${this.plan.stages[toIndex - 1].name})`,
+      async () => {
+        await this.write({ desired, state, target })
+        for (const change of this.changes) this.ctx.log.info(change.diff)
+        return {
+          status: 'planned' as const,
+          message: `dry run: would apply stage ${toIndex} (${this.plan.stages[toIndex - 1].name}); the cluster validated ${this.changes.length} change(s), nothing was persisted`
+        }
       }
-    })
+    )
   }
 
-  private async applyStage(target: RoutingSpecs, index: number, selectors: VersionSelectors): Promise<Outcome> {
+  private async applyStage(
+    target: RoutingSpecs,
+    index: number,
+    selectors: VersionSelectors
+  ): Promise<Outcome> {
     const stage = this.plan.stages[index - 1]
     const desired = this.ctx.router.stageSpecs(target, this.plan, index)
     const current = this.state
@@ -305,7 +328,9 @@ export class Release {
     }
     if (nothingToWatch) state.history = withHistory(state, this.event(`passed ${stage.name}`, index, weight))
     if (nothingToWatch) delete state.previous
-    const title = resumed ? `Resume stage ${index}/${this.plan.stages.length}: ${stage.name}` : `Apply stage ${index}/${this.plan.stages.length}: ${stage.name}`
+    const title = resumed
+      ? `Resume stage ${index}/${this.plan.stages.length}: ${stage.name}`
+      : `Apply stage ${index}/${this.plan.stages.length}: ${stage.name}`
     if (!resumed || unconvergedObjects(current as ReleaseState, this.snapshot.specs).length > 0 || !current) {
       await this.ctx.log.group(title, () => this.write({ desired, state }))
     } else {
@@ -316,7 +341,12 @@ export class Release {
     return this.afterWatch(outcome, index, true)
   }
 
-  private async watch(index: number, durationMs: number, selectors: VersionSelectors, appliedAt: string): Promise<WatchOutcome> {
+  private async watch(
+    index: number,
+    durationMs: number,
+    selectors: VersionSelectors,
+    appliedAt: string
+  ): Promise<WatchOutcome> {
     const stage = this.plan.stages[index - 1]
     const { analysis } = this.plan
     this.ctx.onWatch?.({ revision: this.ctx.revision, stageIndex: index })
@@ -348,7 +378,11 @@ export class Release {
   }
 
   /** Applies the watch's verdict: pass the stage, roll back, or (cancelled) apply onCancel. */
-  private async afterWatch(outcome: WatchOutcome, index: number, stageAppliedByThisRun: boolean): Promise<Outcome> {
+  private async afterWatch(
+    outcome: WatchOutcome,
+    index: number,
+    stageAppliedByThisRun: boolean
+  ): Promise<Outcome> {
     if (outcome.result === 'failed') {
       const failing = outcome.failing
       const reason = `${failing.check} ${failing.message}`
@@ -373,7 +407,9 @@ export class Release {
     const fresh = await this.store.read()
     const current = fresh.state
     if (!current || current.revision !== this.ctx.revision || current.stageIndex !== index) {
-      throw new ReleaseError(`state: the release changed during the watch (now ${current?.revision ?? 'none'} stage ${current?.stageIndex ?? 0}); nothing was written`)
+      throw new ReleaseError(
+        `state: the release changed during the watch (now ${current?.revision ?? 'none'} stage ${current?.stageIndex ?? 0}); nothing was written`
+      )
     }
     this.snapshot = fresh
     const drift = this.driftMessage(current)
@@ -386,7 +422,10 @@ export class Release {
       ...current,
       phase,
       runId: this.ctx.run.id,
-      history: withHistory(current, this.event(completed ? `completed ${this.ctx.revision}` : `passed ${stage.name}`, index, weight))
+      history: withHistory(
+        current,
+        this.event(completed ? `completed ${this.ctx.revision}` : `passed ${stage.name}`, index, weight)
+      )
     }
     delete state.previous
     await this.write({ desired: fresh.specs, state })
@@ -425,16 +464,24 @@ export class Release {
     }
     this.refuseOnDrift(state)
     const selectors = await this.versionSelectors()
-    const outcome = await this.watch(state.stageIndex, this.plan.analysis.verifyWindowMs, selectors, state.appliedAt)
+    const outcome = await this.watch(
+      state.stageIndex,
+      this.plan.analysis.verifyWindowMs,
+      selectors,
+      state.appliedAt
+    )
     return this.afterWatch(outcome, state.stageIndex, false)
   }
 
   private async rollbackCommand(): Promise<Outcome> {
     const state = this.state
     if (!state) return { status: 'unchanged', message: 'no release to roll back' }
-    if (state.phase === 'rolled-back') return { status: 'unchanged', message: `${state.revision} is already rolled back` }
+    if (state.phase === 'rolled-back')
+      return { status: 'unchanged', message: `${state.revision} is already rolled back` }
     if (state.phase === 'completed') {
-      this.warnings.push(`${state.revision} is completed; the stable version may be gone, so nothing was rolled back`)
+      this.warnings.push(
+        `${state.revision} is completed; the stable version may be gone, so nothing was rolled back`
+      )
       return { status: 'unchanged', message: `${state.revision} is completed; nothing to roll back` }
     }
     const drift = this.driftMessage(state)
@@ -496,7 +543,10 @@ export class Release {
     if (!state) return { status: 'idle', message: 'no release in progress' }
     if (state.phase === 'completed') return { status: 'completed', message: `${state.revision} completed` }
     if (state.phase === 'rolled-back') {
-      return { status: 'rolled-back', message: `${state.revision} rolled back: ${state.rollback?.reason ?? ''}` }
+      return {
+        status: 'rolled-back',
+        message: `${state.revision} rolled back: ${state.rollback?.reason ?? ''}`
+      }
     }
     const drift = this.driftMessage(state)
     if (drift) this.warn(drift)
@@ -508,9 +558,20 @@ export class Release {
 
   // ---- plumbing ------------------------------------------------------------------------------------
 
-  private async write(request: { desired: RoutingSpecs; state: ReleaseState; target?: RoutingSpecs; retry?: boolean }) {
-    const { snapshot, changes } = await this.store.write(this.snapshot, { ...request, dryRun: this.ctx.dryRun })
-    for (const change of changes) this.ctx.log.info(`${change.action} ${change.object}${this.ctx.dryRun ? ' (dry run, validated by the cluster)' : ''}`)
+  private async write(request: {
+    desired: RoutingSpecs
+    state: ReleaseState
+    target?: RoutingSpecs
+    retry?: boolean
+  }) {
+    const { snapshot, changes } = await this.store.write(this.snapshot, {
+      ...request,
+      dryRun: this.ctx.dryRun
+    })
+    for (const change of changes)
+      this.ctx.log.info(
+        `${change.action} ${change.object}${this.ctx.dryRun ? ' (dry run, validated by the cluster)' : ''}`
+      )
     this.changes.push(...changes)
     if (!this.ctx.dryRun) this.snapshot = snapshot
   }
@@ -536,9 +597,15 @@ export class Release {
     const state = this.ctx.dryRun ? undefined : this.state
     const shown = this.ctx.dryRun ? this.state : state
     const inEffect = shown && shown.phase !== 'rolled-back' && shown.stageIndex > 0 ? shown.stageIndex : 0
-    const stageAt = (index: number) => (index > 0 && index <= plan.stages.length ? { name: plan.stages[index - 1].name, index } : null)
+    const stageAt = (index: number) =>
+      index > 0 && index <= plan.stages.length ? { name: plan.stages[index - 1].name, index } : null
     const done = shown?.phase === 'completed'
-    const nextIndex = !shown || shown.phase === 'rolled-back' ? 1 : shown.phase === 'completed' ? 0 : inEffect + (shown.phase === 'watching' ? 0 : 1)
+    const nextIndex =
+      !shown || shown.phase === 'rolled-back'
+        ? 1
+        : shown.phase === 'completed'
+          ? 0
+          : inEffect + (shown.phase === 'watching' ? 0 : 1)
     const finishedAt = new Date()
     const nextStage = stageAt(nextIndex)
     return {

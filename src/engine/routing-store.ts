@@ -9,7 +9,15 @@ import type { Router, RoutingSpecs } from '../routers/router.js'
 import type { Change } from '../report/types.js'
 import { jsonEqual, type JsonObject } from './json.js'
 import { yamlDiff } from './diff.js'
-import { decodeState, decodeTarget, encodeState, encodeTarget, type ReleaseState, STATE_ANNOTATION, TARGET_ANNOTATION } from './state.js'
+import {
+  decodeState,
+  decodeTarget,
+  encodeState,
+  encodeTarget,
+  type ReleaseState,
+  STATE_ANNOTATION,
+  TARGET_ANNOTATION
+} from './state.js'
 
 export interface RoutingSnapshot {
   objects: Record<string, KubeObject | undefined>
@@ -55,7 +63,10 @@ export class RoutingStore {
   }
 
   /** Writes the desired specs and the state; returns the new snapshot and the changes made (or, dry, that would be). */
-  async write(snapshot: RoutingSnapshot, request: WriteRequest): Promise<{ snapshot: RoutingSnapshot; changes: Change[] }> {
+  async write(
+    snapshot: RoutingSnapshot,
+    request: WriteRequest
+  ): Promise<{ snapshot: RoutingSnapshot; changes: Change[] }> {
     const primary = this.router.primaryName(this.plan)
     const objects = { ...snapshot.objects }
     const changes: Change[] = []
@@ -104,7 +115,11 @@ export class RoutingStore {
     const base: KubeObject = current ?? {
       apiVersion: `${group}/${version}`,
       kind,
-      metadata: { name, namespace: this.plan.namespace, labels: { 'app.kubernetes.io/managed-by': 'istio-canary-action' } }
+      metadata: {
+        name,
+        namespace: this.plan.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'istio-canary-action' }
+      }
     }
     const annotations = { ...(base.metadata.annotations ?? {}) }
     if (stateWrite) {

@@ -30,7 +30,14 @@ export interface ReleaseState {
   written: Digests
   /** While a multi-object write may be unfinished: the digests from before it, which count as "not yet written". */
   previous?: Digests
-  rollback?: { reason: string; stageIndex: number; check?: string; value?: number | null; threshold?: string; at: string }
+  rollback?: {
+    reason: string
+    stageIndex: number
+    check?: string
+    value?: number | null
+    threshold?: string
+    at: string
+  }
   history: HistoryEntry[]
 }
 
@@ -53,11 +60,19 @@ export function decodeState(annotations: Record<string, string> | undefined): Re
   if (!text) return undefined
   try {
     const state = JSON.parse(text) as ReleaseState
-    if (typeof state.revision !== 'string' || typeof state.stageIndex !== 'number') throw new Error('fields missing')
+    const wellFormed =
+      typeof state.revision === 'string' &&
+      typeof state.stageIndex === 'number' &&
+      typeof state.phase === 'string' &&
+      typeof state.written === 'object' &&
+      state.written !== null &&
+      Array.isArray(state.history)
+    if (!wellFormed) throw new Error('fields missing')
     return state
   } catch (error) {
     throw new Error(
-      `state: the annotation ${STATE_ANNOTATION} is not valid (${(error as Error).message}); remove it to start over`
+      `state: the annotation ${STATE_ANNOTATION} is not valid (${(error as Error).message}); remove it to start over`,
+      { cause: error }
     )
   }
 }
@@ -73,16 +88,20 @@ export function decodeTarget(annotations: Record<string, string> | undefined): R
   try {
     return JSON.parse(gunzipSync(Buffer.from(text, 'base64')).toString('utf8')) as RoutingSpecs
   } catch {
-    throw new Error(`state: the annotation ${TARGET_ANNOTATION} is not valid; remove both canary annotations to start over`)
+    throw new Error(
+      `state: the annotation ${TARGET_ANNOTATION} is not valid; remove both canary annotations to start over`
+    )
   }
 }
 
 /** Objects whose current spec is neither what the action last wrote nor (mid-write) what was there before. */
 export function driftedObjects(state: ReleaseState, current: RoutingSpecs): string[] {
   const now = digestsOf(current)
-  return Object.keys(state.written).filter(
-    name => (now[name] ?? null) !== state.written[name] && (state.previous?.[name] ?? undefined) !== (now[name] ?? null)
-  )
+  const previous = state.previous ?? {}
+  return Object.keys(state.written).filter(name => {
+    const current = now[name] ?? null
+    return current !== state.written[name] && !(name in previous && previous[name] === current)
+  })
 }
 
 /** Objects not yet converged to what was last written (a run died mid-write). */

@@ -10,7 +10,11 @@ export function selectorText(selector: Labels): string {
 }
 
 /** Deployments whose pods carry every label of the selector (pod template labels, not the Deployment's own). */
-export async function findDeployments(kube: KubeClient, namespace: string, selector: Labels): Promise<V1Deployment[]> {
+export async function findDeployments(
+  kube: KubeClient,
+  namespace: string,
+  selector: Labels
+): Promise<V1Deployment[]> {
   const all = await kube.listDeployments(namespace)
   return all.filter(deployment => {
     const labels = deployment.spec?.template?.metadata?.labels ?? {}
@@ -27,7 +31,10 @@ export function availability(deployment: V1Deployment): { available: boolean; re
   }
   if (condition?.status !== 'True') {
     const detail = [condition?.reason, condition?.message].filter(Boolean).join(': ')
-    return { available: false, reason: `Available=${condition?.status ?? 'Unknown'}${detail ? ` (${detail})` : ''}` }
+    return {
+      available: false,
+      reason: `Available=${condition?.status ?? 'Unknown'}${detail ? ` (${detail})` : ''}`
+    }
   }
   const wanted = deployment.spec?.replicas ?? 1
   if ((status.updatedReplicas ?? 0) < wanted) {
@@ -36,7 +43,11 @@ export function availability(deployment: V1Deployment): { available: boolean; re
   return { available: true }
 }
 
-export async function readPodsHealth(kube: KubeClient, namespace: string, selector: Labels): Promise<CanaryPodsHealth> {
+export async function readPodsHealth(
+  kube: KubeClient,
+  namespace: string,
+  selector: Labels
+): Promise<CanaryPodsHealth> {
   const [deployments, pods] = await Promise.all([
     findDeployments(kube, namespace, selector),
     kube.listPods(namespace, selectorText(selector))
@@ -49,12 +60,19 @@ export async function readPodsHealth(kube: KubeClient, namespace: string, select
 }
 
 /** Describes why the version's Deployments are not ready, or undefined when they all are (and there is one). */
-export function unreadyReason(deployments: V1Deployment[], namespace: string, selector: Labels): string | undefined {
-  if (deployments.length === 0) return `no Deployment in namespace ${namespace} has pods labelled ${selectorText(selector)}`
+export function unreadyReason(
+  deployments: V1Deployment[],
+  namespace: string,
+  selector: Labels
+): string | undefined {
+  if (deployments.length === 0)
+    return `no Deployment in namespace ${namespace} has pods labelled ${selectorText(selector)}`
   const unready = deployments
     .map(d => ({ name: d.metadata?.name, ...availability(d) }))
     .filter(d => !d.available)
-  return unready.length ? unready.map(d => `Deployment ${namespace}/${d.name}: ${d.reason}`).join('; ') : undefined
+  return unready.length
+    ? unready.map(d => `Deployment ${namespace}/${d.name}: ${d.reason}`).join('; ')
+    : undefined
 }
 
 export async function waitUntilAvailable(

@@ -78,7 +78,9 @@ export function loadKubeConnection(kubeconfigYaml: string, context: string): Kub
     if (kubeconfigYaml.trim()) config.loadFromString(kubeconfigYaml)
     else config.loadFromDefault()
   } catch (error) {
-    throw new Error(`kubeconfig: could not be parsed (${firstLine(error)}); pass a valid kubeconfig YAML`)
+    throw new Error(`kubeconfig: could not be parsed (${firstLine(error)}); pass a valid kubeconfig YAML`, {
+      cause: error
+    })
   }
   if (context) {
     if (!config.getContextObject(context)) {
@@ -91,7 +93,9 @@ export function loadKubeConnection(kubeconfigYaml: string, context: string): Kub
   }
   const cluster = config.getCurrentCluster()
   if (!cluster?.server) {
-    throw new Error('kubeconfig: no current cluster with a server; set current-context or the input `context`')
+    throw new Error(
+      'kubeconfig: no current cluster with a server; set current-context or the input `context`'
+    )
   }
   const user = config.getCurrentUser()
   const secrets = [user?.token, user?.password, user?.keyData, user?.certData].filter(
@@ -124,7 +128,9 @@ export class KubeClient {
 
   async namespaceExists(namespace: string): Promise<boolean> {
     try {
-      await this.call(`get namespace ${namespace}`, READ_RETRY, () => this.core.readNamespace({ name: namespace }))
+      await this.call(`get namespace ${namespace}`, READ_RETRY, () =>
+        this.core.readNamespace({ name: namespace })
+      )
       return true
     } catch (error) {
       if (error instanceof KubeError && error.notFound) return false
@@ -138,7 +144,11 @@ export class KubeClient {
         this.custom.getNamespacedCustomObject({ ...gvp(type), namespace, name })
       )) as KubeObject
     } catch (error) {
-      if (error instanceof KubeError && error.notFound && !error.message.includes('could not find the requested'))
+      if (
+        error instanceof KubeError &&
+        error.notFound &&
+        !error.message.includes('could not find the requested')
+      )
         return undefined
       throw error
     }
@@ -161,9 +171,16 @@ export class KubeClient {
   /** PUT with the object's metadata.resourceVersion: the apiserver refuses it if anyone wrote in between. */
   async replaceCustom(type: ResourceType, object: KubeObject, options: WriteOptions): Promise<KubeObject> {
     const { namespace = '', name } = object.metadata
-    if (!object.metadata.resourceVersion) throw new Error(`internal: replace of ${name} without resourceVersion`)
+    if (!object.metadata.resourceVersion)
+      throw new Error(`internal: replace of ${name} without resourceVersion`)
     return (await this.call(`update ${type.kind} ${namespace}/${name}`, writePolicy(options), () =>
-      this.custom.replaceNamespacedCustomObject({ ...gvp(type), namespace, name, body: object, ...dryRun(options) })
+      this.custom.replaceNamespacedCustomObject({
+        ...gvp(type),
+        namespace,
+        name,
+        body: object,
+        ...dryRun(options)
+      })
     )) as KubeObject
   }
 
@@ -213,16 +230,21 @@ export class KubeClient {
     this.objects ??= k8s.KubernetesObjectApi.makeApiClient(this.connection.config)
     const api = this.objects
     const label = `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`
-    const current = await this.call(`get ${label}`, READ_RETRY, () => api.read(object as never)).catch(error => {
-      if (error instanceof KubeError && error.notFound) return undefined
-      throw error
-    })
+    const current = await this.call(`get ${label}`, READ_RETRY, () => api.read(object as never)).catch(
+      error => {
+        if (error instanceof KubeError && error.notFound) return undefined
+        throw error
+      }
+    )
     const dry = options.dryRun ? 'All' : undefined
     if (!current) {
       await this.call(`create ${label}`, NO_RETRY, () => api.create(object as never, undefined, dry))
       return 'created'
     }
-    const body = { ...object, metadata: { ...object.metadata, resourceVersion: current.metadata?.resourceVersion } }
+    const body = {
+      ...object,
+      metadata: { ...object.metadata, resourceVersion: current.metadata?.resourceVersion }
+    }
     await this.call(`update ${label}`, NO_RETRY, () => api.replace(body as never, undefined, dry))
     return 'updated'
   }
@@ -237,7 +259,10 @@ export class KubeClient {
           retryAfterMs: error instanceof KubeError ? error.retryAfterMs : undefined
         }
       },
-      () => withTimeout(what, action).catch(error => Promise.reject(toKubeError(what, error, this.connection.server))),
+      () =>
+        withTimeout(what, action).catch(error =>
+          Promise.reject(toKubeError(what, error, this.connection.server))
+        ),
       (error, attempt, delayMs) =>
         this.onRetry(`${firstLine(error)}; retrying in ${delayMs} ms (attempt ${attempt + 1})`)
     )
@@ -293,7 +318,8 @@ export function toKubeError(what: string, error: unknown, server: string): KubeE
       Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined
     )
   }
-  const code = (error as { code?: string; cause?: { code?: string } })?.code ??
+  const code =
+    (error as { code?: string; cause?: { code?: string } })?.code ??
     (error as { cause?: { code?: string } })?.cause?.code
   const detail = code ? `${code}` : firstLine(error)
   return new KubeError(`${what}: cannot reach the Kubernetes API at ${server} (${detail})`, 0, 'Unreachable')

@@ -19,6 +19,10 @@ function defaultRuleName(plan: Plan): string {
   return `${plan.routing.name}-default`
 }
 
+function defaultPrecedence(rule: JsonObject): number {
+  return typeof rule.precedence === 'number' ? rule.precedence : 0
+}
+
 function matchStages(plan: Plan) {
   return plan.stages.filter(stage => stage.kind === 'match')
 }
@@ -37,7 +41,9 @@ function allOnStable(spec: JsonObject, plan: Plan): boolean {
   return (
     routes.length > 0 &&
     routes.every(
-      r => r.weight === 0 || (r.labels as Record<string, string> | undefined)?.[plan.versionLabel] === plan.stable
+      r =>
+        r.weight === 0 ||
+        (r.labels as Record<string, string> | undefined)?.[plan.versionLabel] === plan.stable
     )
   )
 }
@@ -92,7 +98,8 @@ export class RouteRuleRouter implements Router {
       specs[matchRuleName(plan, stage.name)] = effect.matchStages.includes(stage)
         ? {
             destination: { name: plan.service },
-            precedence: 2 + order,
+            // Above the default rule, later match stages higher still (2, 3, ... for a default at 1).
+            precedence: defaultPrecedence(pinned) + 1 + order,
             match: { request: { headers: clone(stage.headers) } },
             route: [versionRoute(plan, plan.canary)]
           }

@@ -37,9 +37,12 @@ export function isServiceHost(host: unknown, plan: Pick<Plan, 'service' | 'names
   const { service, namespace } = plan
   return (
     typeof host === 'string' &&
-    [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`].includes(
-      host
-    )
+    [
+      service,
+      `${service}.${namespace}`,
+      `${service}.${namespace}.svc`,
+      `${service}.${namespace}.svc.cluster.local`
+    ].includes(host)
   )
 }
 
@@ -62,8 +65,15 @@ export function shiftedRouteIndexes(spec: JsonObject | null, plan: Plan): number
 }
 
 /** Name of the route inserted before a shifted route for a match stage. */
-function matchRouteName(route: JsonObject, index: number, shiftedCount: number, plan: Plan, stage: MatchStage): string {
-  const base = typeof route.name === 'string' ? route.name : shiftedCount > 1 ? `${plan.service}-${index}` : plan.service
+function matchRouteName(
+  route: JsonObject,
+  index: number,
+  shiftedCount: number,
+  plan: Plan,
+  stage: MatchStage
+): string {
+  const base =
+    typeof route.name === 'string' ? route.name : shiftedCount > 1 ? `${plan.service}-${index}` : plan.service
   return `${base}-${stage.name}`
 }
 
@@ -74,14 +84,19 @@ function pinDestinations(route: HttpRoute, plan: Plan): RouteDestination[] {
   if (ours.length === 1 && ours[0].destination.subset === plan.stable) return all
   const first = ours[0]
   const total = ours.reduce((sum, d) => sum + (typeof d.weight === 'number' ? d.weight : 0), 0)
-  const pinned: RouteDestination = { ...clone(first), destination: { ...clone(first.destination), subset: plan.stable } }
+  const pinned: RouteDestination = {
+    ...clone(first),
+    destination: { ...clone(first.destination), subset: plan.stable }
+  }
   delete pinned.weight
   if (all.length > ours.length) pinned.weight = total
   return all.flatMap(d => (d === first ? [pinned] : ours.includes(d) ? [] : [d]))
 }
 
 function stableDestination(route: HttpRoute, plan: Plan): RouteDestination | undefined {
-  return destinations(route).find(d => isServiceHost(d.destination?.host, plan) && d.destination.subset === plan.stable)
+  return destinations(route).find(
+    d => isServiceHost(d.destination?.host, plan) && d.destination.subset === plan.stable
+  )
 }
 
 function onCanary(d: RouteDestination, plan: Plan): RouteDestination {
@@ -106,12 +121,19 @@ function finalizedDestinations(route: HttpRoute, plan: Plan): RouteDestination[]
   return destinations(route).map(d => (d === stable ? onCanary(d, plan) : d))
 }
 
+function matchBlocks(match: Json | undefined): JsonObject[] {
+  return Array.isArray(match) && match.length > 0 ? (match as JsonObject[]) : [{}]
+}
+
+function headersOf(block: JsonObject): JsonObject {
+  return (block.headers as JsonObject | undefined) ?? {}
+}
+
 /** AND-s the stage's headers into each of the route's own match blocks (or makes the only block). */
 function andHeaders(match: Json | undefined, headers: Record<string, StringMatch>): JsonObject[] {
-  const blocks = Array.isArray(match) && match.length > 0 ? (match as JsonObject[]) : [{}]
-  return blocks.map(block => ({
+  return matchBlocks(match).map(block => ({
     ...clone(block),
-    headers: { ...((block.headers as JsonObject | undefined) ?? {}), ...clone(headers) }
+    headers: { ...headersOf(block), ...clone(headers) }
   }))
 }
 
@@ -141,7 +163,10 @@ export class VirtualServiceRouter implements Router {
     const name = plan.routing.name
     const spec = current[name]
     const where = `VirtualService ${plan.namespace}/${name}`
-    if (!spec) return [`${where} not found; create it, or set routing.name to the VirtualService that routes ${plan.service}`]
+    if (!spec)
+      return [
+        `${where} not found; create it, or set routing.name to the VirtualService that routes ${plan.service}`
+      ]
     const routes = httpRoutes(spec)
     const shifted = shiftedRouteIndexes(spec, plan)
     if (plan.routing.route && shifted.length === 0) {
@@ -156,18 +181,30 @@ export class VirtualServiceRouter implements Router {
       ]
     }
     const problems: string[] = []
-    const existing = new Set(routes.map(r => r.name))
+    const taken = new Set(routes.map(r => r.name))
     for (const index of shifted) {
       const route = routes[index] as HttpRoute
       if (!destinations(route).some(d => isServiceHost(d.destination?.host, plan))) {
-        problems.push(`${where}: spec.http[${index}] sends no traffic to host ${plan.service}; name another route`)
+        problems.push(
+          `${where}: spec.http[${index}] sends no traffic to host ${plan.service}; name another route`
+        )
       }
       for (const stage of plan.stages) {
         if (stage.kind !== 'match') continue
         const inserted = matchRouteName(route, index, shifted.length, plan, stage)
-        if (existing.has(inserted)) {
+        if (taken.has(inserted)) {
           problems.push(
             `${where}: an http route is already named '${inserted}', the name of the route stage '${stage.name}' adds; rename the stage or the route`
+          )
+        }
+        taken.add(inserted)
+        // Istio cannot AND two conditions on one header: the stage's would replace the route's own.
+        const overlap = matchBlocks(route.match)
+          .flatMap(block => Object.keys(headersOf(block)))
+          .find(h => h in stage.headers)
+        if (overlap) {
+          problems.push(
+            `${where}: spec.http[${index}] already matches header '${overlap}', which stage '${stage.name}' also matches; one route cannot require both, so match another header in the stage`
           )
         }
       }
@@ -196,7 +233,12 @@ export class VirtualServiceRouter implements Router {
       const inserted = [...effect.matchStages]
         .reverse()
         .map(stage =>
-          matchRoute(http, plan, stage as MatchStage, matchRouteName(route, index, shifted.length, plan, stage as MatchStage))
+          matchRoute(
+            http,
+            plan,
+            stage as MatchStage,
+            matchRouteName(route, index, shifted.length, plan, stage as MatchStage)
+          )
         )
       const destinations = effect.finalized
         ? finalizedDestinations(http, plan)

@@ -34,15 +34,26 @@ describe('VirtualService ladder', () => {
   })
   afterAll(() => api.close())
 
-  const spec = () => api.get(NETWORKING, 'VirtualService', 'default', 'reviews')?.spec as Record<string, unknown>
+  const spec = () =>
+    api.get(NETWORKING, 'VirtualService', 'default', 'reviews')?.spec as Record<string, unknown>
   const reviewsRoutes = () => (spec().http as unknown[]).slice(1)
 
   it('starts with the test-user route inserted before the shifted route, keeping its matches and fields', async () => {
     const result = await advance(api, VS_PLAN)
     expect(result.stderr).toBe('')
     expect(result.exitCode).toBe(0)
-    expect(result.outputs).toMatchObject({ status: 'advanced', stage: 'test-user', 'stage-index': '1', weight: '0', 'next-stage': '5%', done: 'false' })
-    expect(reviewsRoutes()).toEqual([TEST_USER_ROUTE, { ...REVIEWS_ROUTE_FIELDS, route: [{ destination: { ...DEST, subset: 'v1' } }] }])
+    expect(result.outputs).toMatchObject({
+      status: 'advanced',
+      stage: 'test-user',
+      'stage-index': '1',
+      weight: '0',
+      'next-stage': '5%',
+      done: 'false'
+    })
+    expect(reviewsRoutes()).toEqual([
+      TEST_USER_ROUTE,
+      { ...REVIEWS_ROUTE_FIELDS, route: [{ destination: { ...DEST, subset: 'v1' } }] }
+    ])
   })
 
   it.each([
@@ -51,7 +62,12 @@ describe('VirtualService ladder', () => {
   ])('shifts %s of unmatched traffic', async (stage, index, weight) => {
     const result = await advance(api, VS_PLAN)
     expect(result.exitCode).toBe(0)
-    expect(result.outputs).toMatchObject({ status: 'advanced', stage, 'stage-index': String(index), weight: String(weight) })
+    expect(result.outputs).toMatchObject({
+      status: 'advanced',
+      stage,
+      'stage-index': String(index),
+      weight: String(weight)
+    })
     expect(reviewsRoutes()).toEqual([
       TEST_USER_ROUTE,
       {
@@ -66,7 +82,12 @@ describe('VirtualService ladder', () => {
 
   it('sends everything to the canary at 100%', async () => {
     const result = await advance(api, VS_PLAN)
-    expect(result.outputs).toMatchObject({ status: 'advanced', stage: '100%', weight: '100', 'next-stage': 'finalize' })
+    expect(result.outputs).toMatchObject({
+      status: 'advanced',
+      stage: '100%',
+      weight: '100',
+      'next-stage': 'finalize'
+    })
     expect(reviewsRoutes()).toEqual([
       TEST_USER_ROUTE,
       { ...REVIEWS_ROUTE_FIELDS, route: [{ destination: { ...DEST, subset: 'v2' }, weight: 100 }] }
@@ -76,8 +97,16 @@ describe('VirtualService ladder', () => {
   it('finalizes: match route removed, stable Deployment deleted, release completed', async () => {
     const result = await advance(api, VS_PLAN)
     expect(result.exitCode).toBe(0)
-    expect(result.outputs).toMatchObject({ status: 'completed', stage: 'finalize', weight: '100', 'next-stage': '', done: 'true' })
-    expect(reviewsRoutes()).toEqual([{ ...REVIEWS_ROUTE_FIELDS, route: [{ destination: { ...DEST, subset: 'v2' } }] }])
+    expect(result.outputs).toMatchObject({
+      status: 'completed',
+      stage: 'finalize',
+      weight: '100',
+      'next-stage': '',
+      done: 'true'
+    })
+    expect(reviewsRoutes()).toEqual([
+      { ...REVIEWS_ROUTE_FIELDS, route: [{ destination: { ...DEST, subset: 'v2' } }] }
+    ])
     expect(api.get('apps/v1', 'Deployment', 'default', 'reviews-v1')).toBeUndefined()
     expect(api.get('apps/v1', 'Deployment', 'default', 'reviews-v2')).toBeDefined()
     expect(api.get('apps/v1', 'Deployment', 'default', 'ratings-v1')).toBeDefined()
@@ -89,7 +118,9 @@ describe('VirtualService ladder', () => {
     expect(JSON.stringify((current.http as unknown[])[0])).toBe(JSON.stringify(RATINGS_ROUTE))
     expect(current.hosts).toEqual(['reviews', 'bookinfo.example.com'])
     expect(current.gateways).toEqual(['bookinfo-gateway', 'mesh'])
-    expect(current.tcp).toEqual([{ match: [{ port: 27017 }], route: [{ destination: { host: 'mongo', port: { number: 27017 } } }] }])
+    expect(current.tcp).toEqual([
+      { match: [{ port: 27017 }], route: [{ destination: { host: 'mongo', port: { number: 27017 } } }] }
+    ])
   })
 
   it('is unchanged and done after the last stage', async () => {
@@ -105,7 +136,12 @@ describe('VirtualService ladder', () => {
       inputs: { plan: VS_PLAN, kubeconfig: api.kubeconfig(), report: 'none', command: 'status' }
     })
     expect(result.outputs.status).toBe('completed')
-    expect(result.report).toMatchObject({ command: 'status', status: 'completed', service: 'reviews', done: true })
+    expect(result.report).toMatchObject({
+      command: 'status',
+      status: 'completed',
+      service: 'reviews',
+      done: true
+    })
   })
 })
 
@@ -121,12 +157,19 @@ describe('RouteRule ladder (the Istio 0.2 tutorial)', () => {
     const object = api.get('config.istio.io/v1alpha2', 'RouteRule', 'default', name)
     return object && object.spec
   }
-  const route = (version: string, weight?: number) => ({ labels: { version }, ...(weight === undefined ? {} : { weight }) })
+  const route = (version: string, weight?: number) => ({
+    labels: { version },
+    ...(weight === undefined ? {} : { weight })
+  })
 
   it('reproduces reviews-default and reviews-test-user', async () => {
     const result = await advance(api, SEED_PLAN)
     expect(result.exitCode).toBe(0)
-    expect(rule('reviews-default')).toEqual({ destination: { name: 'reviews' }, precedence: 1, route: [route('v1')] })
+    expect(rule('reviews-default')).toEqual({
+      destination: { name: 'reviews' },
+      precedence: 1,
+      route: [route('v1')]
+    })
     expect(rule('reviews-test-user')).toEqual({
       destination: { name: 'reviews' },
       precedence: 2,
@@ -143,7 +186,11 @@ describe('RouteRule ladder (the Istio 0.2 tutorial)', () => {
       route: [route('v1', 50), route('v2', 50)]
     })
     await advance(api, SEED_PLAN)
-    expect(rule('reviews-default')).toEqual({ destination: { name: 'reviews' }, precedence: 1, route: [route('v2', 100)] })
+    expect(rule('reviews-default')).toEqual({
+      destination: { name: 'reviews' },
+      precedence: 1,
+      route: [route('v2', 100)]
+    })
   })
 
   it('finally deletes reviews-test-user and the v1 Deployment', async () => {
@@ -151,6 +198,10 @@ describe('RouteRule ladder (the Istio 0.2 tutorial)', () => {
     expect(result.outputs).toMatchObject({ status: 'completed', done: 'true' })
     expect(rule('reviews-test-user')).toBeUndefined()
     expect(api.get('apps/v1', 'Deployment', 'default', 'reviews-v1')).toBeUndefined()
-    expect(rule('reviews-default')).toEqual({ destination: { name: 'reviews' }, precedence: 1, route: [route('v2', 100)] })
+    expect(rule('reviews-default')).toEqual({
+      destination: { name: 'reviews' },
+      precedence: 1,
+      route: [route('v2', 100)]
+    })
   })
 })

@@ -85,7 +85,9 @@ describe('conflicting writer', () => {
     const written = api.put(other)
     const result = await running.result
     expect(result.exitCode).toBe(1)
-    expect(result.annotations.find(a => a.kind === 'error')?.message).toMatch(/conflict: VirtualService default\/reviews was changed by another writer/)
+    expect(result.annotations.find(a => a.kind === 'error')?.message).toMatch(
+      /conflict: VirtualService default\/reviews was changed by another writer/
+    )
     expect(virtualService().metadata.resourceVersion).toBe(written.metadata.resourceVersion)
     expect((virtualService().metadata.labels as Record<string, string>).touched).toBe('by-someone-else')
   })
@@ -129,9 +131,14 @@ describe('deploy manifests', () => {
     writeFileSync(path.join(workspace, 'v2.yaml'), yaml.dump(deployment('v2')))
     api.setDeploymentHealth('default', 'reviews-v2', { available: false })
     const plan = `${PLAN}\ndeploy:\n  manifests: [v2.yaml]\n  timeout: 1s\n`
-    const result = await runAction({ inputs: { plan, kubeconfig: api.kubeconfig(), report: 'none' }, workspace })
+    const result = await runAction({
+      inputs: { plan, kubeconfig: api.kubeconfig(), report: 'none' },
+      workspace
+    })
     expect(result.exitCode).toBe(1)
-    expect(result.annotations.find(a => a.kind === 'error')?.message).toMatch(/did not become Available within 1s.*reviews-v2/)
+    expect(result.annotations.find(a => a.kind === 'error')?.message).toMatch(
+      /did not become Available within 1s.*reviews-v2/
+    )
     expect(reviewsRoute().route).toHaveLength(1)
   })
 })

@@ -96,7 +96,15 @@ describe('parseCliArgs: help and version', () => {
     const text = toolHelp()
     expect(text).toContain('Usage: istio-canary <command> [options]')
     for (const command of CLI_COMMANDS) expect(text).toMatch(new RegExp(`^  ${command} `, 'm'))
-    for (const option of ['--plan', '--kubeconfig', '--context', '--revision', '--dry-run', '--json', '--verbose']) {
+    for (const option of [
+      '--plan',
+      '--kubeconfig',
+      '--context',
+      '--revision',
+      '--dry-run',
+      '--json',
+      '--verbose'
+    ]) {
       expect(text).toContain(option)
     }
     expect(text).toContain('-h, --help')
@@ -150,7 +158,9 @@ describe('parseCliArgs: usage errors', () => {
   })
 
   it('requires a value for value options, and none for flags', () => {
-    expect(usageError(['advance', '--plan'])).toBe("option '--plan' needs a value; write '--plan <file or YAML>'")
+    expect(usageError(['advance', '--plan'])).toBe(
+      "option '--plan' needs a value; write '--plan <file or YAML>'"
+    )
     expect(usageError(['advance', '--plan', '--json'])).toContain("option '--plan' needs a value")
     expect(usageError(['advance', '--plan', 'p.yaml', '--context'])).toBe(
       "option '--context' needs a value; write '--context <name>'"

@@ -29,7 +29,11 @@ function deployment(version: string): KubeObject {
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },
-        spec: { containers: [{ name: 'reviews', image: `docker.io/istio/examples-bookinfo-reviews-${version}:1.20.2` }] }
+        spec: {
+          containers: [
+            { name: 'reviews', image: `docker.io/istio/examples-bookinfo-reviews-${version}:1.20.2` }
+          ]
+        }
       }
     }
   }
@@ -102,8 +106,7 @@ describe('istio-canary against the Kubernetes API double', () => {
     api.writeKubeconfig(kubeconfigFile)
     await api.waitFor(() => {
       const status = api.get('apps/v1', 'Deployment', 'default', 'reviews-v2')?.status as
-        | { availableReplicas?: number }
-        | undefined
+        { availableReplicas?: number } | undefined
       return (status?.availableReplicas ?? 0) >= 1
     })
   })
@@ -164,7 +167,9 @@ describe('istio-canary against the Kubernetes API double', () => {
     expect(result.code).toBe(1)
     expect(result.stdout).toBe('')
     expect(result.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^error: kubeconfig: file '.*missing\.yaml' not found; pass an existing file to --kubeconfig$/)
+      expect.stringMatching(
+        /^error: kubeconfig: file '.*missing\.yaml' not found; pass an existing file to --kubeconfig$/
+      )
     ])
     expect(api.writes().length).toBe(writesBefore)
   })
@@ -172,6 +177,8 @@ describe('istio-canary against the Kubernetes API double', () => {
   it('exits 2 for an unknown option', async () => {
     const result = await cli('advance', '--plan', PLAN, '--fast')
     expect(result.code).toBe(2)
-    expect(result.stderr).toBe("error: unknown option '--fast'; run 'istio-canary advance --help' for the options\n")
+    expect(result.stderr).toBe(
+      "error: unknown option '--fast'; run 'istio-canary advance --help' for the options\n"
+    )
   })
 })

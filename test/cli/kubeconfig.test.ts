@@ -2,12 +2,21 @@ import { describe, expect, it } from '@jest/globals'
 import { KubeconfigError, locateKubeconfig, type KubeconfigLookup } from '../../src/cli/kubeconfig.js'
 
 function lookup(files: string[], overrides: Partial<KubeconfigLookup> = {}): KubeconfigLookup {
-  return { env: {}, home: '/home/example', delimiter: ':', isFile: file => files.includes(file), ...overrides }
+  return {
+    env: {},
+    home: '/home/example',
+    delimiter: ':',
+    isFile: file => files.includes(file),
+    ...overrides
+  }
 }
 
 describe('locateKubeconfig', () => {
   it('uses the --kubeconfig file, and refuses a missing one by name', () => {
-    expect(locateKubeconfig(lookup(['k.yaml'], { option: 'k.yaml' }))).toEqual({ kind: 'file', path: 'k.yaml' })
+    expect(locateKubeconfig(lookup(['k.yaml'], { option: 'k.yaml' }))).toEqual({
+      kind: 'file',
+      path: 'k.yaml'
+    })
     expect(() => locateKubeconfig(lookup([], { option: 'missing.yaml' }))).toThrow(
       new KubeconfigError("kubeconfig: file 'missing.yaml' not found; pass an existing file to --kubeconfig")
     )
@@ -19,11 +28,16 @@ describe('locateKubeconfig', () => {
   })
 
   it('reads the one existing KUBECONFIG file, skipping missing entries as kubectl does', () => {
-    expect(locateKubeconfig(lookup(['b'], { env: { KUBECONFIG: 'a:b' } }))).toEqual({ kind: 'file', path: 'b' })
+    expect(locateKubeconfig(lookup(['b'], { env: { KUBECONFIG: 'a:b' } }))).toEqual({
+      kind: 'file',
+      path: 'b'
+    })
   })
 
   it('leaves several KUBECONFIG files to the client, which merges them', () => {
-    expect(locateKubeconfig(lookup(['a', 'b'], { env: { KUBECONFIG: 'a:b' } }))).toEqual({ kind: 'client-default' })
+    expect(locateKubeconfig(lookup(['a', 'b'], { env: { KUBECONFIG: 'a:b' } }))).toEqual({
+      kind: 'client-default'
+    })
   })
 
   it('refuses a KUBECONFIG whose files are all missing', () => {

@@ -70,7 +70,9 @@ describe('renderReport', () => {
 
   it('shows the changes with their diffs, and the next step', () => {
     const text = renderReport(sampleReport(), plain)
-    expect(text).toContain('Changes\n  update VirtualService default/reviews\n    --- before\n    +++ after\n')
+    expect(text).toContain(
+      'Changes\n  update VirtualService default/reviews\n    --- before\n    +++ after\n'
+    )
     expect(text).toContain('    -      weight: 100\n    +      weight: 95\n')
     expect(text).toContain("Next: 'istio-canary advance' applies stage 3 (50%).")
   })
@@ -92,7 +94,7 @@ describe('renderReport', () => {
     expect(text).toContain(`${ESC}31m-      weight: 100${ESC}39m`)
     expect(text).toContain(`${ESC}32m+      weight: 95${ESC}39m`)
     // Colour codes do not break the alignment of the columns.
-    const stripped = text.replace(/\u001b\[\d+m/g, '')
+    const stripped = text.replace(new RegExp(`${ESC.replace('[', '\\[')}\\d+m`, 'g'), '')
     expect(stripped).toBe(renderReport(sampleReport(), plain))
   })
 
@@ -137,7 +139,7 @@ describe('renderReport', () => {
 
   it('marks a dry run and a finished release', () => {
     const dryRun = renderReport(sampleReport({ dryRun: true }), plain)
-    expect(dryRun.split('\n')[0]).toContain('(dry run: nothing persisted)')
+    expect(dryRun.split('\n')[0]).toContain('[dry run]')
     expect(dryRun).toContain('Changes (dry run, not applied)')
     const done = renderReport(sampleReport({ status: 'completed', done: true, nextStage: null }), plain)
     expect(done.split('\n')[2]).toMatch(/ · done$/)

@@ -353,3 +353,29 @@ stages:
     expect(describeSplit(p, p.stages[1], 2)).toBe('100% green')
   })
 })
+
+describe('drift while a multi-object write is unfinished', () => {
+  it('accepts an object the unfinished write was about to create', () => {
+    const rule = { destination: { name: 'reviews' }, precedence: 2, route: [{ labels: { version: 'v2' } }] }
+    const state: ReleaseState = {
+      revision: 'v2',
+      stageIndex: 1,
+      phase: 'watching',
+      appliedAt: '2026-01-01T00:00:00Z',
+      history: [],
+      written: { 'reviews-test-user': digest(rule) },
+      previous: { 'reviews-test-user': null }
+    }
+    expect(driftedObjects(state, {})).toEqual([])
+    expect(driftedObjects(state, { 'reviews-test-user': rule })).toEqual([])
+    expect(driftedObjects(state, { 'reviews-test-user': { ...rule, precedence: 9 } })).toEqual([
+      'reviews-test-user'
+    ])
+  })
+
+  it('refuses a state annotation without its digests or history', () => {
+    expect(() =>
+      decodeState({ [STATE_ANNOTATION]: JSON.stringify({ revision: 'v2', stageIndex: 1, phase: 'passed' }) })
+    ).toThrow(/is not valid/)
+  })
+})

@@ -56,9 +56,9 @@ const ladder: fc.Arbitrary<LadderSpec> = fc
         const sorted = [...weights].sort((a, b) => a - b)
         let w = 0
         let m = 0
-        const stages: JsonObject[] = kinds.map(kind =>
+        const stages = kinds.map(kind =>
           kind === 'weight' ? { weight: sorted[w++] } : { match: { headers: headers[m++] } }
-        )
+        ) as unknown as JsonObject[]
         if (finalize) stages.push({ finalize: { deleteStable } })
         return { namespace, stages }
       })
@@ -177,7 +177,7 @@ function httpRoute(namespace: string): fc.Arbitrary<GeneratedRoute> {
         }))
         return {
           toService: dests.some(({ ours }) => ours),
-          route: { ...(match !== undefined && { match }), ...extra, route } as JsonObject
+          route: { ...(match !== undefined && { match }), ...extra, route } as unknown as JsonObject
         }
       })
     )
@@ -216,7 +216,11 @@ const vsCase: fc.Arbitrary<Case> = ladder.chain(ladderSpec =>
       const http = routes.map(({ route }, i) => (named[i] ? { name: `route-${i}`, ...route } : route))
       const candidate = routes.findIndex(({ toService }, i) => toService && named[i])
       const extra: JsonObject = byName && candidate >= 0 ? { routing: { route: `route-${candidate}` } } : {}
-      return { ladder: ladderSpec, spec: { ...top, http }, plan: planOf(ladderSpec, extra) }
+      return {
+        ladder: ladderSpec,
+        spec: { ...top, http } as unknown as JsonObject,
+        plan: planOf(ladderSpec, extra)
+      }
     })
     .filter(({ spec, plan }) => vs.validate({ reviews: spec }, plan).length === 0)
 )
@@ -482,7 +486,7 @@ describe('RouteRule router properties', () => {
     fc.assert(
       fc.property(ladder, existingRule, (ladderSpec, existing) => {
         const plan = planOf(ladderSpec, { router: 'RouteRule' })
-        const current: RoutingSpecs = existing ? { 'reviews-default': existing } : {}
+        const current: RoutingSpecs = existing ? { 'reviews-default': existing as unknown as JsonObject } : {}
         const target = rr.pin(current, plan)
         expect(rr.pin(target, plan)).toEqual(target)
         expect(rr.stageSpecs(target, plan, 0)).toEqual(target)

@@ -252,3 +252,19 @@ describe('RouteRule validate', () => {
     expect(router.validate({ 'reviews-test-user': null }, SEED)).toEqual([])
   })
 })
+
+describe('RouteRule match rules rank above an existing default rule', () => {
+  it('uses the default rule precedence plus one', () => {
+    const router = new RouteRuleRouter()
+    const p = plan([COOKIE_STAGE, 'weight: 50'], ROUTE_RULE)
+    const existing: JsonObject = {
+      destination: { name: 'reviews' },
+      precedence: 5,
+      route: [{ labels: { version: 'v1' } }]
+    }
+    const target = router.pin({ 'reviews-default': existing, 'reviews-test-user': null }, p)
+    const stage1 = router.stageSpecs(target, p, 1)
+    expect(stage1['reviews-default']).toEqual(existing)
+    expect((stage1['reviews-test-user'] as JsonObject).precedence).toBe(6)
+  })
+})

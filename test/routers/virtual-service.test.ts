@@ -21,12 +21,12 @@ const SEED = plan([
   'finalize: { deleteStable: true }'
 ])
 
-function specs(spec: JsonObject): RoutingSpecs {
-  return { reviews: spec }
+function specs(spec: object): RoutingSpecs {
+  return { reviews: spec as JsonObject }
 }
 
 /** The spec of `reviews` after pin and then stage `index`. */
-function atStage(spec: JsonObject, p = SEED, index = 0): JsonObject {
+function atStage(spec: object, p = SEED, index = 0): JsonObject {
   const target = router.pin(specs(spec), p)
   return router.stageSpecs(target, p, index).reviews as JsonObject
 }
@@ -383,13 +383,13 @@ describe('stageSpecs', () => {
       { name: 'reviews-test-user', match: [{ headers: COOKIE }], route: [dest('reviews', 'v2')] },
       spec.http[0]
     ])
-    expect(atStage(spec, p, 2).http?.[1]).toEqual({
+    expect((atStage(spec, p, 2).http as JsonObject[])[1]).toEqual({
       route: [dest('reviews', 'v1', 76), dest('reviews', 'v2', 4), dest('ratings', 'v1', 20)]
     })
-    expect(atStage(spec, p, 3).http?.[1]).toEqual({
+    expect((atStage(spec, p, 3).http as JsonObject[])[1]).toEqual({
       route: [dest('reviews', 'v1', 40), dest('reviews', 'v2', 40), dest('ratings', 'v1', 20)]
     })
-    expect(atStage(spec, p, 4).http?.[1]).toEqual({
+    expect((atStage(spec, p, 4).http as JsonObject[])[1]).toEqual({
       route: [dest('reviews', 'v2', 80), dest('ratings', 'v1', 20)]
     })
     expect(atStage(spec, p, 5).http).toEqual([
@@ -422,7 +422,7 @@ describe('stageSpecs', () => {
         { name: 'rest', route: [dest('reviews.default', 'v1')] }
       ]
     }
-    expect(shiftedRouteIndexes(spec, SEED)).toEqual([0, 2, 3])
+    expect(shiftedRouteIndexes(specs(spec).reviews, SEED)).toEqual([0, 2, 3])
     expect(atStage(spec, SEED, 2)).toEqual({
       hosts: ['reviews'],
       http: [
@@ -592,3 +592,40 @@ describe('validate', () => {
 function parsePlanFor(head: string, stages: string[]) {
   return parsePlanText(`service: reviews\n${head}stages:\n${stages.map(s => `  - ${s}\n`).join('')}`)
 }
+
+describe('validate refuses what one route cannot express', () => {
+  const router = new VirtualServiceRouter()
+  const cookiePlan = parsePlanText(
+    'service: reviews\nstable: v1\ncanary: v2\nstages:\n  - match: { headers: { cookie: { regex: ".*user=test.*" } } }\n'
+  )
+
+  it('a stage header the shifted route already matches (the route condition would be lost)', () => {
+    const spec: JsonObject = {
+      hosts: ['reviews'],
+      http: [
+        {
+          name: 'gold',
+          match: [{ headers: { cookie: { regex: '.*tier=gold.*' } } }],
+          route: [dest('reviews', 'v1')]
+        },
+        { name: 'rest', route: [dest('ratings')] }
+      ]
+    }
+    const problems = router.validate({ reviews: spec }, cookiePlan)
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatch(/already matches header 'cookie'/)
+  })
+
+  it('two inserted routes that would get the same name', () => {
+    const spec: JsonObject = {
+      hosts: ['reviews'],
+      http: [
+        { match: [{ uri: { prefix: '/a' } }], route: [dest('reviews', 'v1')] },
+        { name: 'reviews-0', route: [dest('reviews', 'v1')] }
+      ]
+    }
+    const problems = router.validate({ reviews: spec }, cookiePlan)
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatch(/'reviews-0-test-user'/)
+  })
+})

@@ -1,7 +1,10 @@
 /** Bookinfo `reviews` as a cluster holds it before a canary: the objects integration tests and the demo seed. */
 import type { KubeObject } from './kube-api/index.js'
 
-export function deployment(version: string, options: { service?: string; namespace?: string } = {}): KubeObject {
+export function deployment(
+  version: string,
+  options: { service?: string; namespace?: string } = {}
+): KubeObject {
   const service = options.service ?? 'reviews'
   const labels = { app: service, version }
   return {
@@ -13,7 +16,11 @@ export function deployment(version: string, options: { service?: string; namespa
       selector: { matchLabels: labels },
       template: {
         metadata: { labels },
-        spec: { containers: [{ name: service, image: `docker.io/istio/examples-bookinfo-${service}-${version}:1.20.2` }] }
+        spec: {
+          containers: [
+            { name: service, image: `docker.io/istio/examples-bookinfo-${service}-${version}:1.20.2` }
+          ]
+        }
       }
     }
   }
@@ -42,10 +49,16 @@ export function reviewsVirtualService(namespace = 'default'): KubeObject {
           name: 'reviews-route',
           match: [{ uri: { prefix: '/reviews' } }, { uri: { prefix: '/api/reviews' } }],
           retries: { attempts: 3, perTryTimeout: '2s' },
-          route: [{ destination: { host: 'reviews.default.svc.cluster.local', subset: 'v1', port: { number: 9080 } } }]
+          route: [
+            {
+              destination: { host: 'reviews.default.svc.cluster.local', subset: 'v1', port: { number: 9080 } }
+            }
+          ]
         }
       ],
-      tcp: [{ match: [{ port: 27017 }], route: [{ destination: { host: 'mongo', port: { number: 27017 } } }] }]
+      tcp: [
+        { match: [{ port: 27017 }], route: [{ destination: { host: 'mongo', port: { number: 27017 } } }] }
+      ]
     }
   }
 }
@@ -62,7 +75,9 @@ export function reviewsDestinationRule(namespace = 'default', versions = ['v1', 
   }
 }
 
-export function bookinfoObjects(options: { versions?: string[]; router?: 'VirtualService' | 'RouteRule' } = {}): KubeObject[] {
+export function bookinfoObjects(
+  options: { versions?: string[]; router?: 'VirtualService' | 'RouteRule' } = {}
+): KubeObject[] {
   const versions = options.versions ?? ['v1', 'v2']
   const objects: KubeObject[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } },

@@ -77,7 +77,10 @@ export function parseCommandFile(text: string): Record<string, string> {
 
 function entryCommand(): { command: string; args: string[] } {
   if (process.env.ACTION_ENTRY === 'dist') {
-    return { command: process.env.ACTION_NODE || process.execPath, args: [path.join(PROJECT_ROOT, 'dist', 'index.js')] }
+    return {
+      command: process.env.ACTION_NODE || process.execPath,
+      args: [path.join(PROJECT_ROOT, 'dist', 'index.js')]
+    }
   }
   return { command: process.execPath, args: ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'index.ts')] }
 }
@@ -94,7 +97,12 @@ export function startAction(options: ActionOptions): RunningAction {
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(process.env)) {
     // A clean runner environment: no inputs or runner files leak in from the test process.
-    if (value !== undefined && !key.startsWith('INPUT_') && !key.startsWith('GITHUB_') && !key.startsWith('RUNNER_'))
+    if (
+      value !== undefined &&
+      !key.startsWith('INPUT_') &&
+      !key.startsWith('GITHUB_') &&
+      !key.startsWith('RUNNER_')
+    )
       env[key] = value
   }
   Object.assign(env, {
@@ -131,7 +139,10 @@ export function startAction(options: ActionOptions): RunningAction {
     child.on('error', reject)
     child.on('close', (exitCode, signal) => {
       const outputs = parseCommandFile(readFileSync(files.output, 'utf8'))
-      const report = outputs.report && existsSync(outputs.report) ? JSON.parse(readFileSync(outputs.report, 'utf8')) : undefined
+      const report =
+        outputs.report && existsSync(outputs.report)
+          ? JSON.parse(readFileSync(outputs.report, 'utf8'))
+          : undefined
       resolve({
         exitCode,
         signal,
@@ -152,7 +163,10 @@ export function startAction(options: ActionOptions): RunningAction {
   })
   const waitForOutput = (pattern: RegExp, timeoutMs = 30_000) =>
     new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in:\n${stdout}`)), timeoutMs)
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${pattern} in:\n${stdout}`)),
+        timeoutMs
+      )
       const check = () => {
         if (pattern.test(stdout)) {
           clearTimeout(timer)

@@ -21,7 +21,11 @@ export async function evaluateHttp(check: HttpCheck, env: CheckEnvironment): Pro
   for (const [name, variable] of Object.entries(check.headersFromEnv ?? {})) {
     const value = env.env[variable]
     if (value === undefined) {
-      return { value: null, verdict: 'fail', message: `header ${name}: environment variable ${variable} is not set` }
+      return {
+        value: null,
+        verdict: 'fail',
+        message: `header ${name}: environment variable ${variable} is not set`
+      }
     }
     headers.set(name, value)
   }

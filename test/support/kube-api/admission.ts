@@ -56,7 +56,11 @@ export function validateMeta(r: ResourceDef, obj: Obj): FieldError[] {
   const errs: FieldError[] = []
   const name = md.name
   if (typeof name !== 'string' || name === '') {
-    errs.push({ field: 'metadata.name', type: 'FieldValueRequired', detail: 'Required value: name or generateName is required' })
+    errs.push({
+      field: 'metadata.name',
+      type: 'FieldValueRequired',
+      detail: 'Required value: name or generateName is required'
+    })
   } else if (r.kind === 'Service') {
     if (!DNS1035_LABEL.test(name) || name.length > 63) errs.push(inv('metadata.name', name, MSG_1035))
   } else if (r.kind === 'Namespace') {
@@ -75,7 +79,8 @@ export function validateMeta(r: ResourceDef, obj: Obj): FieldError[] {
       }
   }
   if (md.annotations !== undefined && md.annotations !== null) {
-    if (!isObj(md.annotations)) errs.push(inv('metadata.annotations', md.annotations, 'must be a map of strings'))
+    if (!isObj(md.annotations))
+      errs.push(inv('metadata.annotations', md.annotations, 'must be a map of strings'))
     else {
       let total = 0
       for (const [k, v] of Object.entries(md.annotations)) {
@@ -142,7 +147,9 @@ export function schemaFieldErrors(errors: AjvError[]): FieldError[] {
         fe = {
           field,
           type: 'FieldValueNotSupported',
-          detail: `Unsupported value: ${goValue(v)}: supported values: ${((e.params.allowedValues as unknown[]) ?? [])
+          detail: `Unsupported value: ${goValue(v)}: supported values: ${(
+            (e.params.allowedValues as unknown[]) ?? []
+          )
             .map(x => goValue(x))
             .join(', ')}`
         }
@@ -160,18 +167,32 @@ export function schemaFieldErrors(errors: AjvError[]): FieldError[] {
         fe = inv(field, v, `${field} in body should be at least ${e.params.limit} chars long`)
         break
       case 'maxLength':
-        fe = { field, type: 'FieldValueTooLong', detail: `Too long: may not be more than ${e.params.limit} bytes` }
+        fe = {
+          field,
+          type: 'FieldValueTooLong',
+          detail: `Too long: may not be more than ${e.params.limit} bytes`
+        }
         break
       case 'minItems':
         fe = inv(field, v, `${field} in body should have at least ${e.params.limit} items`)
         break
       case 'maxItems':
-        fe = { field, type: 'FieldValueTooMany', detail: `Too many: ${(v as unknown[]).length}: must have at most ${e.params.limit} items` }
+        fe = {
+          field,
+          type: 'FieldValueTooMany',
+          detail: `Too many: ${(v as unknown[]).length}: must have at most ${e.params.limit} items`
+        }
         break
       case 'oneOf': {
         const passing = e.params.passingSchemas
-        const found = Array.isArray(passing) ? `Found ${passing.length} valid alternatives` : 'Found none valid'
-        fe = inv(field, jsonType(v), `${field} in body must validate one and only one schema (oneOf). ${found}`)
+        const found = Array.isArray(passing)
+          ? `Found ${passing.length} valid alternatives`
+          : 'Found none valid'
+        fe = inv(
+          field,
+          jsonType(v),
+          `${field} in body must validate one and only one schema (oneOf). ${found}`
+        )
         break
       }
       case 'anyOf':
@@ -235,7 +256,8 @@ function validateDestination(d: unknown, errs: string[]) {
     errs.push(`subset name is invalid: ${d.subset}`)
   }
   const port = isObj(d.port) ? d.port.number : undefined
-  if (typeof port === 'number' && (port < 1 || port > 65535)) errs.push(`port number ${port} must be in the range 1..65535`)
+  if (typeof port === 'number' && (port < 1 || port > 65535))
+    errs.push(`port number ${port} must be in the range 1..65535`)
 }
 
 function validateRouteDestinations(routes: unknown[], errs: string[]) {
@@ -337,14 +359,19 @@ export function routeRuleErrors(obj: Obj): string[] {
   if (!isObj(dest)) errs.push('route rule must have a destination service')
   else {
     const name = dest.name
-    if (typeof name !== 'string' || name === '') errs.push('destination.name is required: name or service is mandatory for a service reference')
+    if (typeof name !== 'string' || name === '')
+      errs.push('destination.name is required: name or service is mandatory for a service reference')
     else if (!DNS1123_LABEL.test(name)) errs.push(`name "${name}" must be a valid label`)
     if (typeof dest.namespace === 'string' && dest.namespace !== '' && !DNS1123_LABEL.test(dest.namespace)) {
       errs.push(`namespace "${dest.namespace}" must be a valid label`)
     }
-    if (isObj(dest.labels) && Object.keys(dest.labels).length > 0) errs.push('route rule destination labels must be empty')
+    if (isObj(dest.labels) && Object.keys(dest.labels).length > 0)
+      errs.push('route rule destination labels must be empty')
   }
-  if (spec.precedence !== undefined && !(typeof spec.precedence === 'number' && Number.isInteger(spec.precedence))) {
+  if (
+    spec.precedence !== undefined &&
+    !(typeof spec.precedence === 'number' && Number.isInteger(spec.precedence))
+  ) {
     errs.push(`precedence must be an integer, got ${JSON.stringify(spec.precedence)}`)
   }
   const match = isObj(spec.match) ? spec.match : undefined
@@ -367,7 +394,8 @@ export function routeRuleErrors(obj: Obj): string[] {
     if (r.weight !== undefined) {
       anyWeight = true
       const w = r.weight
-      if (typeof w !== 'number' || !Number.isInteger(w)) errs.push(`weight invalid: ${JSON.stringify(w)} is not an integer`)
+      if (typeof w !== 'number' || !Number.isInteger(w))
+        errs.push(`weight invalid: ${JSON.stringify(w)} is not an integer`)
       else if (w < 0 || w > 100) errs.push(`weight invalid: percentage ${w} is not in range 0..100`)
       else sum += w
     }
@@ -403,7 +431,8 @@ export function builtinDecodeErrors(kind: string, obj: Obj): ApiError | undefine
     for (const [i, c] of (Array.isArray(podSpec.containers) ? podSpec.containers : []).entries()) {
       if (!isObj(c)) continue
       for (const [j, p] of (Array.isArray(c.ports) ? c.ports : []).entries()) {
-        if (isObj(p)) intField(errs, kind, [...base, 'containers', i, 'ports', j, 'containerPort'], p.containerPort)
+        if (isObj(p))
+          intField(errs, kind, [...base, 'containers', i, 'ports', j, 'containerPort'], p.containerPort)
       }
     }
   }
@@ -432,8 +461,15 @@ export function builtinDecodeErrors(kind: string, obj: Obj): ApiError | undefine
   }
   if (kind === 'Secret' && isObj(obj.data)) {
     for (const v of Object.values(obj.data)) {
-      if (typeof v !== 'string' || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(v)) {
-        errs.push(badRequest('Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 0'))
+      if (
+        typeof v !== 'string' ||
+        !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(v)
+      ) {
+        errs.push(
+          badRequest(
+            'Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 0'
+          )
+        )
         break
       }
     }
@@ -452,12 +488,23 @@ function podSpecErrors(ps: unknown, base: string): FieldError[] {
     if (!isObj(c)) return
     if (typeof c.name !== 'string' || c.name === '') errs.push(req(`${f}.name`))
     else if (!DNS1123_LABEL.test(c.name)) errs.push(inv(`${f}.name`, c.name, MSG_LABEL))
-    else if (names.has(c.name)) errs.push({ field: `${f}.name`, type: 'FieldValueDuplicate', detail: `Duplicate value: ${goValue(c.name)}` })
+    else if (names.has(c.name))
+      errs.push({
+        field: `${f}.name`,
+        type: 'FieldValueDuplicate',
+        detail: `Duplicate value: ${goValue(c.name)}`
+      })
     if (typeof c.name === 'string') names.add(c.name)
     if (typeof c.image !== 'string' || c.image.trim() === '') errs.push(req(`${f}.image`))
     for (const [j, p] of (Array.isArray(c.ports) ? c.ports : []).entries()) {
-      if (isObj(p) && typeof p.containerPort === 'number' && (p.containerPort < 1 || p.containerPort > 65535)) {
-        errs.push(inv(`${f}.ports[${j}].containerPort`, p.containerPort, 'must be between 1 and 65535, inclusive'))
+      if (
+        isObj(p) &&
+        typeof p.containerPort === 'number' &&
+        (p.containerPort < 1 || p.containerPort > 65535)
+      ) {
+        errs.push(
+          inv(`${f}.ports[${j}].containerPort`, p.containerPort, 'must be between 1 and 65535, inclusive')
+        )
       }
     }
   })
@@ -479,12 +526,16 @@ export function builtinErrors(kind: string, obj: Obj, old: Obj | undefined): Fie
       errs.push(inv('spec.replicas', spec.replicas, 'must be greater than or equal to 0'))
     }
     const tmpl = isObj(spec.template) ? spec.template : {}
-    const labels = (isObj(tmpl.metadata) && isObj(tmpl.metadata.labels) ? tmpl.metadata.labels : {}) as Record<string, string>
+    const labels = (
+      isObj(tmpl.metadata) && isObj(tmpl.metadata.labels) ? tmpl.metadata.labels : {}
+    ) as Record<string, string>
     if (!isObj(spec.selector)) errs.push(req('spec.selector'))
     else {
       const sel = spec.selector
-      const empty = !isObj(sel.matchLabels) && !(Array.isArray(sel.matchExpressions) && sel.matchExpressions.length)
-      if (empty) errs.push(inv('spec.selector', labelSelectorString(sel), 'empty selector is invalid for deployment'))
+      const empty =
+        !isObj(sel.matchLabels) && !(Array.isArray(sel.matchExpressions) && sel.matchExpressions.length)
+      if (empty)
+        errs.push(inv('spec.selector', labelSelectorString(sel), 'empty selector is invalid for deployment'))
       else if (!matchSelectorObject(sel, labels)) {
         errs.push(
           inv(
@@ -506,22 +557,36 @@ export function builtinErrors(kind: string, obj: Obj, old: Obj | undefined): Fie
   if (kind === 'Service') {
     const type = spec.type ?? 'ClusterIP'
     const ports = Array.isArray(spec.ports) ? spec.ports : []
-    if (type !== 'ExternalName' && spec.clusterIP !== 'None' && ports.length === 0) errs.push(req('spec.ports'))
+    if (type !== 'ExternalName' && spec.clusterIP !== 'None' && ports.length === 0)
+      errs.push(req('spec.ports'))
     ports.forEach((p, i) => {
       if (!isObj(p)) return
       if (typeof p.port !== 'number' || p.port < 1 || p.port > 65535) {
         errs.push(inv(`spec.ports[${i}].port`, p.port, 'must be between 1 and 65535, inclusive'))
       }
-      if (ports.length > 1 && (typeof p.name !== 'string' || p.name === '')) errs.push(req(`spec.ports[${i}].name`))
+      if (ports.length > 1 && (typeof p.name !== 'string' || p.name === ''))
+        errs.push(req(`spec.ports[${i}].name`))
     })
-    if (old && isObj(old.spec) && old.spec.clusterIP && spec.clusterIP && old.spec.clusterIP !== spec.clusterIP) {
+    if (
+      old &&
+      isObj(old.spec) &&
+      old.spec.clusterIP &&
+      spec.clusterIP &&
+      old.spec.clusterIP !== spec.clusterIP
+    ) {
       errs.push(inv('spec.clusterIPs[0]', spec.clusterIP, 'field is immutable'))
     }
   }
   if (kind === 'ConfigMap') {
     for (const k of Object.keys(isObj(obj.data) ? obj.data : {})) {
       if (!/^[-._a-zA-Z0-9]+$/.test(k)) {
-        errs.push(inv('data', k, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"))
+        errs.push(
+          inv(
+            'data',
+            k,
+            "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+          )
+        )
       }
     }
   }
@@ -543,7 +608,8 @@ export function admit(r: ResourceDef, obj: Obj, old: Obj | undefined, apiVersion
   if (fieldErrs.length) throw invalid(r, name, fieldErrs)
   // validating webhooks run after the object passed the apiserver's own validation
   if (r.group === 'networking.istio.io') {
-    const errs = r.kind === 'VirtualService' ? istioVirtualServiceErrors(obj) : istioDestinationRuleErrors(obj)
+    const errs =
+      r.kind === 'VirtualService' ? istioVirtualServiceErrors(obj) : istioDestinationRuleErrors(obj)
     if (errs.length) throw webhookDenied('validation.istio.io', istioMessage(errs))
   }
   if (r.group === 'config.istio.io' && r.kind === 'RouteRule') {

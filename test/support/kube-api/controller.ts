@@ -29,7 +29,8 @@ export class Controller {
     private readonly store: Store,
     private readonly delayMs: () => number
   ) {
-    store.onDeploymentChange = (ns, name, deleted) => (deleted ? this.deploymentDeleted(ns, name) : this.schedule(ns, name))
+    store.onDeploymentChange = (ns, name, deleted) =>
+      deleted ? this.deploymentDeleted(ns, name) : this.schedule(ns, name)
     store.onPodCreated = (ns, name) => this.later(() => this.startBarePod(ns, name))
     store.onNamespaceDeleted = name => this.later(() => this.store.finishNamespace(name))
   }
@@ -95,7 +96,14 @@ export class Controller {
     this.store.replaceRaw(r, next)
   }
 
-  private podStatus(podName: string, spec: Obj, ready: boolean, restarts: number, appContainers: Set<string>, prev?: Obj): Obj {
+  private podStatus(
+    podName: string,
+    spec: Obj,
+    ready: boolean,
+    restarts: number,
+    appContainers: Set<string>,
+    prev?: Obj
+  ): Obj {
     const now = nowIso()
     const startedAt = (prev?.startTime as string | undefined) ?? now
     const containers = (spec.containers ?? []) as Obj[]
@@ -105,15 +113,27 @@ export class Controller {
       const ok = app ? ready : true
       const st: Obj = {
         name: c.name,
-        state: ok || r === 0
-          ? { running: { startedAt } }
-          : {
-              waiting: {
-                reason: 'CrashLoopBackOff',
-                message: `back-off 5m0s restarting failed container=${c.name} pod=${podName}`
+        state:
+          ok || r === 0
+            ? { running: { startedAt } }
+            : {
+                waiting: {
+                  reason: 'CrashLoopBackOff',
+                  message: `back-off 5m0s restarting failed container=${c.name} pod=${podName}`
+                }
+              },
+        lastState:
+          r > 0
+            ? {
+                terminated: {
+                  exitCode: 1,
+                  reason: 'Error',
+                  startedAt,
+                  finishedAt: now,
+                  containerID: `containerd://${i}${'0'.repeat(63)}`
+                }
               }
-            },
-        lastState: r > 0 ? { terminated: { exitCode: 1, reason: 'Error', startedAt, finishedAt: now, containerID: `containerd://${i}${'0'.repeat(63)}` } } : {},
+            : {},
         ready: ok,
         restartCount: r,
         image: c.image,
@@ -143,7 +163,7 @@ export class Controller {
       hostIP: '172.18.0.2',
       hostIPs: [{ ip: '172.18.0.2' }],
       podIP: prev?.podIP ?? `10.244.0.${(this.podIp++ % 250) + 2}`,
-      podIPs: [{ ip: prev?.podIP ?? `10.244.0.${this.podIp % 250 + 1}` }],
+      podIPs: [{ ip: prev?.podIP ?? `10.244.0.${(this.podIp % 250) + 1}` }],
       startTime: startedAt,
       containerStatuses: statuses,
       qosClass: 'BestEffort'
@@ -172,7 +192,10 @@ export class Controller {
     const available = health.available !== false
     const restarts = health.restarts ?? 0
     const tmd = (template.metadata ?? {}) as Obj
-    const labels: Record<string, string> = { ...((tmd.labels ?? {}) as Record<string, string>), 'pod-template-hash': hash }
+    const labels: Record<string, string> = {
+      ...((tmd.labels ?? {}) as Record<string, string>),
+      'pod-template-hash': hash
+    }
     const rsDef = R('ReplicaSet')
     const podDef = R('Pod')
 
@@ -182,8 +205,16 @@ export class Controller {
       .filter(rs => (((rs.metadata as Obj).ownerReferences ?? []) as Obj[]).some(r => r.uid === dmd.uid))
     let rs = owned.find(x => (x.metadata as Obj).name === rsName)
     const revision = String(
-      owned.reduce((m, x) => Math.max(m, Number(((x.metadata as Obj).annotations as Obj | undefined)?.['deployment.kubernetes.io/revision'] ?? 0)), 0) +
-        (rs ? 0 : 1)
+      owned.reduce(
+        (m, x) =>
+          Math.max(
+            m,
+            Number(
+              ((x.metadata as Obj).annotations as Obj | undefined)?.['deployment.kubernetes.io/revision'] ?? 0
+            )
+          ),
+        0
+      ) + (rs ? 0 : 1)
     )
     if (!rs) {
       rs = {
@@ -202,12 +233,24 @@ export class Controller {
             'deployment.kubernetes.io/revision': revision
           },
           ownerReferences: [
-            { apiVersion: 'apps/v1', kind: 'Deployment', name, uid: dmd.uid, controller: true, blockOwnerDeletion: true }
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              name,
+              uid: dmd.uid,
+              controller: true,
+              blockOwnerDeletion: true
+            }
           ]
         },
         spec: {
           replicas,
-          selector: { matchLabels: { ...(((spec.selector as Obj | undefined)?.matchLabels ?? {}) as Obj), 'pod-template-hash': hash } },
+          selector: {
+            matchLabels: {
+              ...(((spec.selector as Obj | undefined)?.matchLabels ?? {}) as Obj),
+              'pod-template-hash': hash
+            }
+          },
           template: { ...template, metadata: { ...tmd, labels } }
         },
         status: {}
@@ -222,7 +265,11 @@ export class Controller {
     for (const old of owned) {
       if ((old.metadata as Obj).name === rsName) continue
       for (const p of this.store.all(podDef, ns)) {
-        if ((((p.metadata as Obj).ownerReferences ?? []) as Obj[]).some(r => r.uid === (old.metadata as Obj).uid)) {
+        if (
+          (((p.metadata as Obj).ownerReferences ?? []) as Obj[]).some(
+            r => r.uid === (old.metadata as Obj).uid
+          )
+        ) {
           this.store.delete(podDef, ns, (p.metadata as Obj).name as string, { dryRun: false })
         }
       }
@@ -244,7 +291,9 @@ export class Controller {
       const p = pods.pop()!
       this.store.delete(podDef, ns, (p.metadata as Obj).name as string, { dryRun: false })
     }
-    const appContainers = new Set((((template.spec as Obj | undefined)?.containers ?? []) as Obj[]).map(c => String(c.name)))
+    const appContainers = new Set(
+      (((template.spec as Obj | undefined)?.containers ?? []) as Obj[]).map(c => String(c.name))
+    )
     const inject = String(((tmd.annotations ?? {}) as Obj)['sidecar.istio.io/inject'] ?? 'true') !== 'false'
     while (pods.length < replicas) {
       const podSpec = clone((template.spec ?? {}) as Obj)
@@ -264,7 +313,11 @@ export class Controller {
       podSpec.serviceAccountName ??= 'default'
       const podName = `${rsName}-${randSuffix(5)}`
       const annotations: Obj = { ...((tmd.annotations ?? {}) as Obj) }
-      if (inject) annotations['sidecar.istio.io/status'] = JSON.stringify({ containers: ['istio-proxy'], revision: 'default' })
+      if (inject)
+        annotations['sidecar.istio.io/status'] = JSON.stringify({
+          containers: ['istio-proxy'],
+          revision: 'default'
+        })
       const pod: Obj = {
         apiVersion: 'v1',
         kind: 'Pod',
@@ -274,10 +327,25 @@ export class Controller {
           namespace: ns,
           uid: uid(),
           creationTimestamp: nowIso(),
-          labels: { ...labels, ...(inject ? { 'security.istio.io/tlsMode': 'istio', 'service.istio.io/canonical-name': labels.app ?? name } : {}) },
+          labels: {
+            ...labels,
+            ...(inject
+              ? {
+                  'security.istio.io/tlsMode': 'istio',
+                  'service.istio.io/canonical-name': labels.app ?? name
+                }
+              : {})
+          },
           annotations,
           ownerReferences: [
-            { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, uid: rsUid, controller: true, blockOwnerDeletion: true }
+            {
+              apiVersion: 'apps/v1',
+              kind: 'ReplicaSet',
+              name: rsName,
+              uid: rsUid,
+              controller: true,
+              blockOwnerDeletion: true
+            }
           ]
         },
         spec: podSpec,
@@ -288,13 +356,19 @@ export class Controller {
     }
     // kubelet: readiness and restart counts follow the health set by the test
     pods = pods.map(p => {
-      const st = this.podStatus(String((p.metadata as Obj).name), (p.spec ?? {}) as Obj, available, restarts, appContainers, (p.status ?? {}) as Obj)
+      const st = this.podStatus(
+        String((p.metadata as Obj).name),
+        (p.spec ?? {}) as Obj,
+        available,
+        restarts,
+        appContainers,
+        (p.status ?? {}) as Obj
+      )
       const prev = (p.status ?? {}) as Obj
-      const same =
-        deepEqual(
-          ((prev.containerStatuses ?? []) as Obj[]).map(c => [c.name, c.ready, c.restartCount]),
-          ((st.containerStatuses ?? []) as Obj[]).map(c => [c.name, c.ready, c.restartCount])
-        )
+      const same = deepEqual(
+        ((prev.containerStatuses ?? []) as Obj[]).map(c => [c.name, c.ready, c.restartCount]),
+        ((st.containerStatuses ?? []) as Obj[]).map(c => [c.name, c.ready, c.restartCount])
+      )
       if (!same) {
         // keep container ids stable across status refreshes
         this.writeStatus(podDef, p, st)
@@ -339,10 +413,20 @@ export class Controller {
       conditions: available
         ? [
             cond('Available', true, 'MinimumReplicasAvailable', 'Deployment has minimum availability.'),
-            cond('Progressing', true, 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`)
+            cond(
+              'Progressing',
+              true,
+              'NewReplicaSetAvailable',
+              `ReplicaSet "${rsName}" has successfully progressed.`
+            )
           ]
         : [
-            cond('Available', false, 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.'),
+            cond(
+              'Available',
+              false,
+              'MinimumReplicasUnavailable',
+              'Deployment does not have minimum availability.'
+            ),
             cond('Progressing', true, 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`)
           ]
     }

@@ -13,7 +13,14 @@ export interface Status {
   status: 'Failure' | 'Success'
   message?: string
   reason?: string
-  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: StatusCause[]; retryAfterSeconds?: number }
+  details?: {
+    name?: string
+    group?: string
+    kind?: string
+    uid?: string
+    causes?: StatusCause[]
+    retryAfterSeconds?: number
+  }
   code: number
 }
 
@@ -29,7 +36,12 @@ export class ApiError extends Error {
   }
 }
 
-export function status(code: number, reason: string | undefined, message: string, details?: Status['details']): Status {
+export function status(
+  code: number,
+  reason: string | undefined,
+  message: string,
+  details?: Status['details']
+): Status {
   const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code }
   if (reason) s.reason = reason
   if (details) s.details = details
@@ -52,14 +64,22 @@ export const namespaceNotFound = (ns: string) =>
   new ApiError(status(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' }))
 
 export const alreadyExists = (r: ResourceDef, name: string) =>
-  new ApiError(status(409, 'AlreadyExists', `${qualifiedResource(r)} "${name}" already exists`, detailsOf(r, name)))
+  new ApiError(
+    status(409, 'AlreadyExists', `${qualifiedResource(r)} "${name}" already exists`, detailsOf(r, name))
+  )
 
 export const conflict = (r: ResourceDef, name: string, why: string) =>
   new ApiError(
-    status(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(r)} "${name}": ${why}`, detailsOf(r, name))
+    status(
+      409,
+      'Conflict',
+      `Operation cannot be fulfilled on ${qualifiedResource(r)} "${name}": ${why}`,
+      detailsOf(r, name)
+    )
   )
 
-export const MODIFIED = 'the object has been modified; please apply your changes to the latest version and try again'
+export const MODIFIED =
+  'the object has been modified; please apply your changes to the latest version and try again'
 
 export interface FieldError {
   field: string
@@ -69,7 +89,11 @@ export interface FieldError {
   detail: string
 }
 
-export function invalid(r: ResourceDef | { group: string; kind: string }, name: string, errs: FieldError[]): ApiError {
+export function invalid(
+  r: ResourceDef | { group: string; kind: string },
+  name: string,
+  errs: FieldError[]
+): ApiError {
   const qk = 'builtin' in r ? qualifiedKind(r) : r.group ? `${r.kind}.${r.group}` : r.kind
   const parts = errs.map(e => (e.field ? `${e.field}: ${e.detail}` : e.detail))
   const msg = `${qk} "${name}" is invalid: ${parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`}`
@@ -113,7 +137,10 @@ export function defaultStatusFor(code: number, retryAfterSeconds?: number): Stat
     500: ['InternalError', 'Internal error occurred: injected fault'],
     502: [undefined, 'the server responded with the status code 502 but did not return more information'],
     503: ['ServiceUnavailable', 'the server is currently unable to handle the request'],
-    504: ['Timeout', 'the server was unable to return a response in the time allotted, but may still be processing the request']
+    504: [
+      'Timeout',
+      'the server was unable to return a response in the time allotted, but may still be processing the request'
+    ]
   }
   const [reason, message] = table[code] ?? [
     undefined,

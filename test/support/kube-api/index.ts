@@ -94,14 +94,17 @@ const TEST_WRITER = 'kube-api-test-writer'
 function resourceOrThrow(apiVersion: string, kind: string) {
   const r = findByKind(apiVersion, kind)
   if (!r) {
-    const served = RESOURCES.map(x => `${x.group ? `${x.group}/` : ''}{${x.versions.join(',')}} ${x.kind}`).join('; ')
+    const served = RESOURCES.map(
+      x => `${x.group ? `${x.group}/` : ''}{${x.versions.join(',')}} ${x.kind}`
+    ).join('; ')
     throw new Error(`kube-api: ${apiVersion} ${kind} is not served (served: ${served})`)
   }
   return r
 }
 
 function describeError(e: unknown, what: string): Error {
-  if (e instanceof ApiError) return new Error(`kube-api: ${what}: ${e.code} ${e.status.reason ?? ''} ${e.message}`)
+  if (e instanceof ApiError)
+    return new Error(`kube-api: ${what}: ${e.code} ${e.status.reason ?? ''} ${e.message}`)
   return e as Error
 }
 
@@ -149,7 +152,11 @@ export async function startKubeApiInternal(opts: InternalOptions = {}): Promise<
     if (!ns) return
     const nsDef = srv.res('Namespace')
     if (!store.raw(nsDef, undefined, ns)) {
-      store.create(nsDef, undefined, { metadata: { name: ns } }, 'v1', { dryRun: false, manager: TEST_WRITER, apiVersion: 'v1' })
+      store.create(nsDef, undefined, { metadata: { name: ns } }, 'v1', {
+        dryRun: false,
+        manager: TEST_WRITER,
+        apiVersion: 'v1'
+      })
     }
   }
 
@@ -168,7 +175,12 @@ export async function startKubeApiInternal(opts: InternalOptions = {}): Promise<
         // seeding what already exists (e.g. the 'default' Namespace every cluster has) updates it
         const body = clone(o)
         metaOf(body).resourceVersion = (store.raw(r, ns, name)!.metadata as Obj).resourceVersion
-        store.update(r, ns, name, body, version, { dryRun: false, manager: TEST_WRITER, apiVersion: o.apiVersion, keepStatus: o.status !== undefined && r.kind !== 'Deployment' })
+        store.update(r, ns, name, body, version, {
+          dryRun: false,
+          manager: TEST_WRITER,
+          apiVersion: o.apiVersion,
+          keepStatus: o.status !== undefined && r.kind !== 'Deployment'
+        })
       } else {
         const body = clone(o)
         if (r.kind === 'Deployment') delete body.status
@@ -210,7 +222,9 @@ export async function startKubeApiInternal(opts: InternalOptions = {}): Promise<
     },
     list(apiVersion, kind, namespace) {
       const r = resourceOrThrow(apiVersion, kind)
-      return store.all(r, r.namespaced ? namespace : undefined).map(o => store.present(r, o, parseApiVersion(apiVersion).version) as KubeObject)
+      return store
+        .all(r, r.namespaced ? namespace : undefined)
+        .map(o => store.present(r, o, parseApiVersion(apiVersion).version) as KubeObject)
     },
     put(object) {
       const r = resourceOrThrow(object.apiVersion, object.kind)

@@ -35,7 +35,12 @@ function missing(op: string, path: string): ApiError {
   return badRequest(`jsonpatch ${op} operation does not apply: doc is missing path: "${path}": missing value`)
 }
 
-function getParent(doc: unknown, parts: string[], op: string, path: string): { parent: unknown; key: string } {
+function getParent(
+  doc: unknown,
+  parts: string[],
+  op: string,
+  path: string
+): { parent: unknown; key: string } {
   let cur = doc
   for (let i = 0; i < parts.length - 1; i++) {
     const k = parts[i]
@@ -91,7 +96,9 @@ function addAt(doc: unknown, path: string, value: unknown, op: string, replace: 
     }
     const idx = Number(key)
     if (!/^\d+$/.test(key) || idx > parent.length || (replace && idx >= parent.length)) {
-      throw badRequest(`jsonpatch ${op} operation does not apply: doc is missing path: "${path}": invalid index`)
+      throw badRequest(
+        `jsonpatch ${op} operation does not apply: doc is missing path: "${path}": invalid index`
+      )
     }
     if (replace) parent[idx] = clone(value)
     else parent.splice(idx, 0, clone(value))
@@ -129,13 +136,15 @@ export function jsonPatch(target: unknown, ops: unknown): unknown {
         doc = addAt(doc, o.path, o.value, 'replace', true)
         break
       case 'move': {
-        if (typeof o.from !== 'string') throw badRequest('jsonpatch move operation does not apply: missing from')
+        if (typeof o.from !== 'string')
+          throw badRequest('jsonpatch move operation does not apply: missing from')
         const v = removeAt(doc, o.from, 'move')
         doc = addAt(doc, o.path, v, 'move', false)
         break
       }
       case 'copy': {
-        if (typeof o.from !== 'string') throw badRequest('jsonpatch copy operation does not apply: missing from')
+        if (typeof o.from !== 'string')
+          throw badRequest('jsonpatch copy operation does not apply: missing from')
         const v = getAt(doc, o.from, 'copy')
         doc = addAt(doc, o.path, v, 'copy', false)
         break
@@ -149,7 +158,9 @@ export function jsonPatch(target: unknown, ops: unknown): unknown {
         }
         if (!deepEqual(cur, o.value ?? null)) {
           // k8s.io/apiserver interpretJSONPatchError: a failed test is a generic 422
-          throw new ApiError(status(422, 'Invalid', 'the server rejected our request due to an error in our request', {}))
+          throw new ApiError(
+            status(422, 'Invalid', 'the server rejected our request due to an error in our request', {})
+          )
         }
         break
       }
@@ -205,7 +216,8 @@ const RETAIN_KEYS = '$retainKeys'
 
 /** Strategic merge patch for the built-in kinds (directives: $patch, $setElementOrder, $deleteFromPrimitiveList, $retainKeys). */
 export function strategicMergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObj(patch)) throw badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}')
+  if (!isObj(patch))
+    throw badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}')
   return smpMap(isObj(target) ? target : {}, patch, [])
 }
 
@@ -232,7 +244,8 @@ function smpMap(original: Obj, patch: Obj, path: string[]): Obj | undefined {
     if (k.startsWith(DELETE_PRIMITIVE)) {
       const field = k.slice(DELETE_PRIMITIVE.length)
       const del = (v as unknown[]) ?? []
-      if (Array.isArray(out[field])) out[field] = (out[field] as unknown[]).filter(x => !del.some(d => deepEqual(d, x)))
+      if (Array.isArray(out[field]))
+        out[field] = (out[field] as unknown[]).filter(x => !del.some(d => deepEqual(d, x)))
       continue
     }
     if (v === null) {

@@ -35,7 +35,9 @@ function dig(o: unknown, ...path: string[]): unknown {
   return cur
 }
 
-const builtin = (d: Partial<ResourceDef> & Pick<ResourceDef, 'group' | 'versions' | 'kind' | 'plural'>): ResourceDef => ({
+const builtin = (
+  d: Partial<ResourceDef> & Pick<ResourceDef, 'group' | 'versions' | 'kind' | 'plural'>
+): ResourceDef => ({
   singular: d.kind.toLowerCase(),
   namespaced: true,
   builtin: true,
@@ -46,7 +48,9 @@ const builtin = (d: Partial<ResourceDef> & Pick<ResourceDef, 'group' | 'versions
   ...d
 })
 
-const crd = (d: Partial<ResourceDef> & Pick<ResourceDef, 'group' | 'versions' | 'kind' | 'plural'>): ResourceDef => ({
+const crd = (
+  d: Partial<ResourceDef> & Pick<ResourceDef, 'group' | 'versions' | 'kind' | 'plural'>
+): ResourceDef => ({
   singular: d.kind.toLowerCase(),
   namespaced: true,
   builtin: false,
@@ -235,7 +239,9 @@ export function groupVersion(group: string, version: string): string {
 
 export function parseApiVersion(apiVersion: string): { group: string; version: string } {
   const i = apiVersion.indexOf('/')
-  return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) }
+  return i < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) }
 }
 
 export function findByPlural(group: string, version: string, plural: string): ResourceDef | undefined {

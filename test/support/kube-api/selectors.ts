@@ -117,7 +117,14 @@ type FieldReq = { path: string; op: '=' | '!='; value: string }
 
 const FIELDS: Record<string, string[]> = {
   '*': ['metadata.name', 'metadata.namespace'],
-  Pod: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP'],
+  Pod: [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'status.phase',
+    'status.podIP'
+  ],
   Secret: ['type'],
   Namespace: ['status.phase']
 }

@@ -4,7 +4,15 @@ import { createServer, type Server } from 'node:https'
 import type { Socket } from 'node:net'
 import yaml from 'js-yaml'
 import { Controller } from './controller.js'
-import { ApiError, badRequest, defaultStatusFor, invalid, methodNotAllowed, status, unsupportedMediaType } from './errors.js'
+import {
+  ApiError,
+  badRequest,
+  defaultStatusFor,
+  invalid,
+  methodNotAllowed,
+  status,
+  unsupportedMediaType
+} from './errors.js'
 import { jsonPatch, mergePatch, strategicMergePatch } from './patch.js'
 import {
   findByPlural,
@@ -114,7 +122,11 @@ export class KubeApiServer {
     const server = createServer({ key: this.tls.key, cert: this.tls.cert }, (req, res) => {
       this.handle(req, res).catch(err => {
         if (!res.headersSent) {
-          this.send(res, 500, status(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`))
+          this.send(
+            res,
+            500,
+            status(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`)
+          )
         } else res.destroy()
       })
     })
@@ -190,12 +202,24 @@ export class KubeApiServer {
     return hit
   }
 
-  private describe(method: string, path: string): Pick<RecordedRequest, 'verb' | 'resource' | 'group' | 'namespace' | 'name'> & { subresource?: string; watch?: boolean } {
+  private describe(
+    method: string,
+    path: string
+  ): Pick<RecordedRequest, 'verb' | 'resource' | 'group' | 'namespace' | 'name'> & {
+    subresource?: string
+    watch?: boolean
+  } {
     try {
       const rt = this.route(path)
       if (rt === 'discovery') return { verb: 'discovery' }
       if (!rt) return { verb: 'other' }
-      const base = { resource: rt.r.plural, group: rt.r.group, namespace: rt.ns, name: rt.name, ...(rt.sub ? { subresource: rt.sub } : {}) }
+      const base = {
+        resource: rt.r.plural,
+        group: rt.r.group,
+        namespace: rt.ns,
+        name: rt.name,
+        ...(rt.sub ? { subresource: rt.sub } : {})
+      }
       const verb =
         method === 'GET'
           ? rt.name
@@ -219,7 +243,8 @@ export class KubeApiServer {
   /** Parses a resource path; 'discovery' for /api, /apis, group and group-version documents. */
   route(path: string): Route | 'discovery' | undefined {
     const seg = path.split('/').filter(Boolean).map(decodeURIComponent)
-    if (['/version', '/openapi/v2', '/openapi/v3', '/healthz', '/livez', '/readyz'].includes(path)) return 'discovery'
+    if (['/version', '/openapi/v2', '/openapi/v3', '/healthz', '/livez', '/readyz'].includes(path))
+      return 'discovery'
     let group: string
     let version: string
     let rest: string[]
@@ -279,7 +304,8 @@ export class KubeApiServer {
     const raw = await this.readBody(req)
     const contentType = req.headers['content-type']
 
-    if (this.opts.controlPlane && path.startsWith('/_test/')) return this.controlPlane(req, res, method, path, raw)
+    if (this.opts.controlPlane && path.startsWith('/_test/'))
+      return this.controlPlane(req, res, method, path, raw)
 
     const d = this.describe(method, path)
     const rec: RecordedRequest = {
@@ -296,7 +322,9 @@ export class KubeApiServer {
     }
     if (raw.length) {
       try {
-        rec.body = contentType?.includes('yaml') ? yaml.load(raw.toString('utf8')) : JSON.parse(raw.toString('utf8'))
+        rec.body = contentType?.includes('yaml')
+          ? yaml.load(raw.toString('utf8'))
+          : JSON.parse(raw.toString('utf8'))
       } catch {
         rec.body = raw.toString('utf8')
       }
@@ -340,7 +368,13 @@ export class KubeApiServer {
     }
   }
 
-  private async controlPlane(req: IncomingMessage, res: ServerResponse, method: string, path: string, raw: Buffer): Promise<void> {
+  private async controlPlane(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    path: string,
+    raw: Buffer
+  ): Promise<void> {
     if (req.headers.authorization !== `Bearer ${this.opts.token}`) {
       this.send(res, 401, status(401, 'Unauthorized', 'Unauthorized'))
       return
@@ -360,7 +394,8 @@ export class KubeApiServer {
     if (path === '/_test/faults' && method === 'POST') {
       const f = { ...body } as unknown as Fault & { pathRegex?: string }
       if (typeof f.pathRegex === 'string') f.path = new RegExp(f.pathRegex)
-      if (typeof f.path !== 'string' && !(f.path instanceof RegExp)) return this.send(res, 400, status(400, 'BadRequest', 'path or pathRegex is required'))
+      if (typeof f.path !== 'string' && !(f.path instanceof RegExp))
+        return this.send(res, 400, status(400, 'BadRequest', 'path or pathRegex is required'))
       delete f.pathRegex
       this.faults.push({ fault: f, seen: 0 })
       return this.send(res, 201, {})
@@ -370,7 +405,12 @@ export class KubeApiServer {
       return this.send(res, 200, {})
     }
     if (path === '/_test/deployment-health' && method === 'POST') {
-      const { namespace, name, ...h } = body as { namespace?: string; name?: string; available?: boolean; restarts?: number }
+      const { namespace, name, ...h } = body as {
+        namespace?: string
+        name?: string
+        available?: boolean
+        restarts?: number
+      }
       if (!name) return this.send(res, 400, status(400, 'BadRequest', 'name is required'))
       this.controller.setHealth(namespace ?? 'default', name, h)
       return this.send(res, 200, {})
@@ -398,7 +438,8 @@ export class KubeApiServer {
   ): Promise<void> {
     const rt = this.route(path)
     if (rt === 'discovery') {
-      if (method !== 'GET') throw methodNotAllowed(`the server does not allow this method on the requested resource`)
+      if (method !== 'GET')
+        throw methodNotAllowed(`the server does not allow this method on the requested resource`)
       return this.discovery(path, req, reply)
     }
     if (!rt) throw this.notFoundPath()
@@ -406,9 +447,27 @@ export class KubeApiServer {
     const dryRunValues = url.searchParams.getAll('dryRun')
     for (const v of dryRunValues) {
       if (v !== 'All') {
-        throw invalid({ group: 'meta.k8s.io', kind: method === 'POST' ? 'CreateOptions' : method === 'DELETE' ? 'DeleteOptions' : method === 'PATCH' ? 'PatchOptions' : 'UpdateOptions' }, '', [
-          { field: 'dryRun', type: 'FieldValueNotSupported', detail: `Unsupported value: []string{"${v}"}: supported values: "All"` }
-        ])
+        throw invalid(
+          {
+            group: 'meta.k8s.io',
+            kind:
+              method === 'POST'
+                ? 'CreateOptions'
+                : method === 'DELETE'
+                  ? 'DeleteOptions'
+                  : method === 'PATCH'
+                    ? 'PatchOptions'
+                    : 'UpdateOptions'
+          },
+          '',
+          [
+            {
+              field: 'dryRun',
+              type: 'FieldValueNotSupported',
+              detail: `Unsupported value: []string{"${v}"}: supported values: "All"`
+            }
+          ]
+        )
       }
     }
     const dryRun = dryRunValues.includes('All')
@@ -434,20 +493,32 @@ export class KubeApiServer {
     switch (method) {
       case 'GET': {
         if (name === undefined) {
-          if (query.watch === 'true' || query.watch === '1') return this.watch(r, version, ns, query, res, rec)
+          if (query.watch === 'true' || query.watch === '1')
+            return this.watch(r, version, ns, query, res, rec)
           return reply(200, this.list(r, version, ns, query, wantsTable))
         }
         const obj = this.store.raw(r, ns, name)
         if (!obj) throw notFoundOf(r, name)
-        return reply(200, wantsTable ? this.table(r, [obj], version, String(this.store.rv)) : this.store.present(r, obj, version))
+        return reply(
+          200,
+          wantsTable
+            ? this.table(r, [obj], version, String(this.store.rv))
+            : this.store.present(r, obj, version)
+        )
       }
       case 'POST': {
-        if (name !== undefined) throw methodNotAllowed('the server does not allow this method on the requested resource')
-        const obj = this.store.create(r, ns, parseBody(), version, { dryRun, manager, apiVersion: groupVersion(r.group, version) })
+        if (name !== undefined)
+          throw methodNotAllowed('the server does not allow this method on the requested resource')
+        const obj = this.store.create(r, ns, parseBody(), version, {
+          dryRun,
+          manager,
+          apiVersion: groupVersion(r.group, version)
+        })
         return reply(201, obj)
       }
       case 'PUT': {
-        if (name === undefined) throw methodNotAllowed('the server does not allow this method on the requested resource')
+        if (name === undefined)
+          throw methodNotAllowed('the server does not allow this method on the requested resource')
         const obj = this.store.update(r, ns, name, parseBody(), version, {
           dryRun,
           manager,
@@ -457,7 +528,8 @@ export class KubeApiServer {
         return reply(200, obj)
       }
       case 'PATCH': {
-        if (name === undefined) throw methodNotAllowed('the server does not allow this method on the requested resource')
+        if (name === undefined)
+          throw methodNotAllowed('the server does not allow this method on the requested resource')
         return reply(...this.patch(r, version, ns, name, sub, contentType, raw, query, dryRun, manager))
       }
       case 'DELETE': {
@@ -511,17 +583,27 @@ export class KubeApiServer {
       .split(';')[0]
       .trim()
       .toLowerCase()
-    const accepted = r.builtin ? [PATCH_JSON, PATCH_MERGE, PATCH_SMP, PATCH_APPLY] : [PATCH_JSON, PATCH_MERGE, PATCH_APPLY]
+    const accepted = r.builtin
+      ? [PATCH_JSON, PATCH_MERGE, PATCH_SMP, PATCH_APPLY]
+      : [PATCH_JSON, PATCH_MERGE, PATCH_APPLY]
     if (!accepted.includes(ct)) throw unsupportedMediaType(accepted)
     const force = query.force === 'true'
     if (ct === PATCH_APPLY && !query.fieldManager) {
       throw invalid({ group: 'meta.k8s.io', kind: 'PatchOptions' }, '', [
-        { field: 'fieldManager', type: 'FieldValueRequired', detail: 'Required value: is required for apply patch' }
+        {
+          field: 'fieldManager',
+          type: 'FieldValueRequired',
+          detail: 'Required value: is required for apply patch'
+        }
       ])
     }
     if (ct !== PATCH_APPLY && query.force !== undefined) {
       throw invalid({ group: 'meta.k8s.io', kind: 'PatchOptions' }, '', [
-        { field: 'force', type: 'FieldValueForbidden', detail: 'Forbidden: may not be specified for non-apply patch' }
+        {
+          field: 'force',
+          type: 'FieldValueForbidden',
+          detail: 'Forbidden: may not be specified for non-apply patch'
+        }
       ])
     }
     const text = raw.toString('utf8')
@@ -548,23 +630,42 @@ export class KubeApiServer {
       md.name = name
       if (r.namespaced) {
         if (md.namespace !== undefined && md.namespace !== ns) {
-          throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
+          throw badRequest(
+            'the namespace of the provided object does not match the namespace sent on the request'
+          )
         }
         md.namespace = ns
       }
-      if (md.resourceVersion && existing && md.resourceVersion !== (existing.metadata as Obj).resourceVersion) {
+      if (
+        md.resourceVersion &&
+        existing &&
+        md.resourceVersion !== (existing.metadata as Obj).resourceVersion
+      ) {
         throw conflictOf(r, name)
       }
       delete md.resourceVersion
       if (!r.builtin && hasSchema(apiVersion, r.kind)) pruneAndDefault(apiVersion, r.kind, applied)
       const live = existing ? this.store.present(r, existing, version) : undefined
-      const { obj, managedFields } = serverSideApply(live, applied, query.fieldManager, apiVersion, force, r.builtin)
+      const { obj, managedFields } = serverSideApply(
+        live,
+        applied,
+        query.fieldManager,
+        apiVersion,
+        force,
+        r.builtin
+      )
       if (!existing) {
-        const created = this.store.create(r, ns, { ...obj, metadata: { ...metaOf(obj), managedFields: undefined } }, version, {
-          dryRun,
-          manager: query.fieldManager,
-          apiVersion
-        })
+        const created = this.store.create(
+          r,
+          ns,
+          { ...obj, metadata: { ...metaOf(obj), managedFields: undefined } },
+          version,
+          {
+            dryRun,
+            manager: query.fieldManager,
+            apiVersion
+          }
+        )
         if (!dryRun) {
           const stored = this.store.raw(r, ns, name)!
           const smd = metaOf(stored)
@@ -574,7 +675,12 @@ export class KubeApiServer {
       }
       const next = clone(obj)
       metaOf(next).resourceVersion = (existing.metadata as Obj).resourceVersion
-      const updated = this.store.update(r, ns, name, next, version, { dryRun, manager: query.fieldManager, apiVersion, subresource: sub })
+      const updated = this.store.update(r, ns, name, next, version, {
+        dryRun,
+        manager: query.fieldManager,
+        apiVersion,
+        subresource: sub
+      })
       if (!dryRun) {
         const stored = this.store.raw(r, ns, name)!
         metaOf(stored).managedFields = managedFields
@@ -588,16 +694,25 @@ export class KubeApiServer {
     let patched: unknown
     if (ct === PATCH_JSON) patched = jsonPatch(current, patchDoc)
     else if (ct === PATCH_MERGE) {
-      if (!isObj(patchDoc)) throw badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}')
+      if (!isObj(patchDoc))
+        throw badRequest('json: cannot unmarshal array into Go value of type map[string]interface {}')
       patched = mergePatch(current, patchDoc)
     } else patched = strategicMergePatch(current, patchDoc)
     if (!isObj(patched)) throw badRequest('the patched object is not an object')
     const pmd = metaOf(patched)
-    if (pmd.resourceVersion !== undefined && pmd.resourceVersion !== (existing.metadata as Obj).resourceVersion) {
+    if (
+      pmd.resourceVersion !== undefined &&
+      pmd.resourceVersion !== (existing.metadata as Obj).resourceVersion
+    ) {
       throw conflictOf(r, name)
     }
     pmd.resourceVersion = (existing.metadata as Obj).resourceVersion
-    const out = this.store.update(r, ns, name, patched, version, { dryRun, manager, apiVersion, subresource: sub })
+    const out = this.store.update(r, ns, name, patched, version, {
+      dryRun,
+      manager,
+      apiVersion,
+      subresource: sub
+    })
     return [200, out]
   }
 
@@ -607,11 +722,20 @@ export class KubeApiServer {
     return { labels, fields }
   }
 
-  private list(r: ResourceDef, version: string, ns: string | undefined, query: Record<string, string>, table: boolean): Obj {
+  private list(
+    r: ResourceDef,
+    version: string,
+    ns: string | undefined,
+    query: Record<string, string>,
+    table: boolean
+  ): Obj {
     const { labels, fields } = this.selectors(r, query)
     let items = this.store
       .all(r, ns)
-      .filter(o => matchLabels(labels, (o.metadata as Obj).labels as Record<string, string>) && matchFields(fields, o))
+      .filter(
+        o =>
+          matchLabels(labels, (o.metadata as Obj).labels as Record<string, string>) && matchFields(fields, o)
+      )
     const listRv = String(this.store.rv)
     const meta: Obj = { resourceVersion: listRv }
     if (query.continue) {
@@ -626,7 +750,9 @@ export class KubeApiServer {
     const limit = Number(query.limit ?? 0)
     if (limit > 0 && items.length > limit) {
       const last = items[limit - 1]
-      meta.continue = Buffer.from(`${(last.metadata as Obj).namespace ?? ''}/${(last.metadata as Obj).name}`).toString('base64')
+      meta.continue = Buffer.from(
+        `${(last.metadata as Obj).namespace ?? ''}/${(last.metadata as Obj).name}`
+      ).toString('base64')
       meta.remainingItemCount = items.length - limit
       items = items.slice(0, limit)
     }
@@ -647,12 +773,28 @@ export class KubeApiServer {
     }
   }
 
-  private deleteCollection(r: ResourceDef, version: string, ns: string | undefined, query: Record<string, string>, dryRun: boolean): Obj {
+  private deleteCollection(
+    r: ResourceDef,
+    version: string,
+    ns: string | undefined,
+    query: Record<string, string>,
+    dryRun: boolean
+  ): Obj {
     const { labels, fields } = this.selectors(r, query)
     const items = this.store
       .all(r, ns)
-      .filter(o => matchLabels(labels, (o.metadata as Obj).labels as Record<string, string>) && matchFields(fields, o))
-    const gone = items.map(o => this.store.delete(r, ns ?? ((o.metadata as Obj).namespace as string), (o.metadata as Obj).name as string, { dryRun }))
+      .filter(
+        o =>
+          matchLabels(labels, (o.metadata as Obj).labels as Record<string, string>) && matchFields(fields, o)
+      )
+    const gone = items.map(o =>
+      this.store.delete(
+        r,
+        ns ?? ((o.metadata as Obj).namespace as string),
+        (o.metadata as Obj).name as string,
+        { dryRun }
+      )
+    )
     return {
       apiVersion: groupVersion(r.group, version),
       kind: `${r.kind}List`,
@@ -669,9 +811,28 @@ export class KubeApiServer {
       apiVersion: 'meta.k8s.io/v1',
       metadata: { ...meta, resourceVersion: rv },
       columnDefinitions: [
-        { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0 },
-        ...cols.map(c => ({ name: c.name, type: c.type, format: '', description: c.name, priority: c.priority ?? 0 })),
-        { name: 'Age', type: 'date', format: '', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0 }
+        {
+          name: 'Name',
+          type: 'string',
+          format: 'name',
+          description: 'Name must be unique within a namespace.',
+          priority: 0
+        },
+        ...cols.map(c => ({
+          name: c.name,
+          type: c.type,
+          format: '',
+          description: c.name,
+          priority: c.priority ?? 0
+        })),
+        {
+          name: 'Age',
+          type: 'date',
+          format: '',
+          description:
+            'CreationTimestamp is a timestamp representing the server time when this object was created.',
+          priority: 0
+        }
       ],
       rows: items.map(o => {
         const p = this.store.present(r, o, version)
@@ -679,7 +840,15 @@ export class KubeApiServer {
         const cells: unknown[] = [md.name]
         for (const c of cols) {
           const v = c.get(p)
-          cells.push(v === undefined || v === null ? (c.type === 'integer' ? 0 : '') : Array.isArray(v) || isObj(v) ? JSON.stringify(v) : v)
+          cells.push(
+            v === undefined || v === null
+              ? c.type === 'integer'
+                ? 0
+                : ''
+              : Array.isArray(v) || isObj(v)
+                ? JSON.stringify(v)
+                : v
+          )
         }
         cells.push(humanDuration(now - Date.parse(String(md.creationTimestamp))))
         const pmd: Obj = { ...md }
@@ -692,10 +861,21 @@ export class KubeApiServer {
     }
   }
 
-  private watch(r: ResourceDef, version: string, ns: string | undefined, query: Record<string, string>, res: ServerResponse, rec: RecordedRequest): void {
+  private watch(
+    r: ResourceDef,
+    version: string,
+    ns: string | undefined,
+    query: Record<string, string>,
+    res: ServerResponse,
+    rec: RecordedRequest
+  ): void {
     const { labels, fields } = this.selectors(r, query)
     rec.status = 200
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' })
+    res.writeHead(200, {
+      'Content-Type': 'application/json',
+      'Transfer-Encoding': 'chunked',
+      'Cache-Control': 'no-cache, private'
+    })
     const w: Watcher = { r, ns, version, labels, fields, res }
     const since = query.resourceVersion
     const matches = (o: Obj) =>
@@ -703,17 +883,25 @@ export class KubeApiServer {
       matchLabels(labels, (o.metadata as Obj).labels as Record<string, string>) &&
       matchFields(fields, o)
     if (!since || since === '0') {
-      for (const o of this.store.all(r, ns)) if (matches(o)) res.write(JSON.stringify({ type: 'ADDED', object: this.wireObject(r, o, version) }) + '\n')
+      for (const o of this.store.all(r, ns))
+        if (matches(o))
+          res.write(JSON.stringify({ type: 'ADDED', object: this.wireObject(r, o, version) }) + '\n')
     } else {
       const from = Number(since)
       const oldest = this.store.events[0]?.rv ?? this.store.rv
       if (from < oldest - 1) {
-        res.write(JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${from} (${oldest})`) }) + '\n')
+        res.write(
+          JSON.stringify({
+            type: 'ERROR',
+            object: status(410, 'Expired', `too old resource version: ${from} (${oldest})`)
+          }) + '\n'
+        )
         res.end()
         return
       }
       for (const e of this.store.events) {
-        if (e.rv > from && e.r === r && matches(e.obj)) res.write(JSON.stringify({ type: e.type, object: this.wireObject(r, e.obj, version) }) + '\n')
+        if (e.rv > from && e.r === r && matches(e.obj))
+          res.write(JSON.stringify({ type: e.type, object: this.wireObject(r, e.obj, version) }) + '\n')
       }
     }
     this.watchers.add(w)
@@ -727,10 +915,15 @@ export class KubeApiServer {
 
   // ------------------------------------------------------------------ discovery
 
-  private discovery(path: string, req: IncomingMessage, reply: (code: number, body: unknown, headers?: Record<string, string>) => void): void {
+  private discovery(
+    path: string,
+    req: IncomingMessage,
+    reply: (code: number, body: unknown, headers?: Record<string, string>) => void
+  ): void {
     const serverAddress = `127.0.0.1:${this.port}`
     if (path === '/version') return reply(200, SERVER_VERSION)
-    if (path === '/healthz' || path === '/livez' || path === '/readyz') return reply(200, 'ok', { 'Content-Type': 'text/plain; charset=utf-8' })
+    if (path === '/healthz' || path === '/livez' || path === '/readyz')
+      return reply(200, 'ok', { 'Content-Type': 'text/plain; charset=utf-8' })
     if (path === '/openapi/v2') {
       // An OpenAPI document with no definitions: kubectl's client-side validation then skips every kind (as it does
       // for kinds a server does not describe), and apply falls back to its compiled-in patch metadata.
@@ -739,7 +932,12 @@ export class KubeApiServer {
         const swagger = Buffer.from('2.0')
         return reply(200, Buffer.concat([Buffer.from([0x0a, swagger.length]), swagger]))
       }
-      return reply(200, { swagger: '2.0', info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion }, paths: {}, definitions: {} })
+      return reply(200, {
+        swagger: '2.0',
+        info: { title: 'Kubernetes', version: SERVER_VERSION.gitVersion },
+        paths: {},
+        definitions: {}
+      })
     }
     if (path === '/openapi/v3') throw this.notFoundPath()
     if (path === '/api') {
@@ -798,13 +996,22 @@ export class KubeApiServer {
         })
       }
     }
-    return reply(200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupVersion(group, version), resources })
+    return reply(200, {
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: groupVersion(group, version),
+      resources
+    })
   }
 }
 
 function notFoundOf(r: ResourceDef, name: string): ApiError {
   return new ApiError(
-    status(404, 'NotFound', `${qualifiedResource(r)} "${name}" not found`, { name, ...(r.group ? { group: r.group } : {}), kind: r.plural })
+    status(404, 'NotFound', `${qualifiedResource(r)} "${name}" not found`, {
+      name,
+      ...(r.group ? { group: r.group } : {}),
+      kind: r.plural
+    })
   )
 }
 

@@ -61,7 +61,8 @@ export function leafPaths(obj: Obj, associative: boolean, sub?: string): Map<str
     if (k === 'status' && sub !== 'status') continue
     if (k !== 'status' && sub === 'status') continue
     if (k === 'metadata' && isObj(v)) {
-      for (const [mk, mv] of Object.entries(v)) if (!SKIP_META.has(mk)) walk(mv, ['f:metadata', `f:${mk}`], ['metadata', mk])
+      for (const [mk, mv] of Object.entries(v))
+        if (!SKIP_META.has(mk)) walk(mv, ['f:metadata', `f:${mk}`], ['metadata', mk])
       continue
     }
     walk(v, [`f:${k}`], [k])
@@ -133,7 +134,14 @@ export function recordUpdate(
       e => e.manager === manager && e.operation === 'Update' && (e.subresource ?? '') === (sub ?? '')
     )
     if (!mine) {
-      mine = { manager, operation: 'Update', apiVersion, time: nowIso(), fieldsType: 'FieldsV1', fieldsV1: {} }
+      mine = {
+        manager,
+        operation: 'Update',
+        apiVersion,
+        time: nowIso(),
+        fieldsType: 'FieldsV1',
+        fieldsV1: {}
+      }
       if (sub) mine.subresource = sub
       entries.push(mine)
     }
@@ -243,12 +251,19 @@ export function serverSideApply(
       }
     }
   }
-  const uniq = conflicts.filter((c, i) => conflicts.findIndex(d => d.manager === c.manager && d.path === c.path) === i)
+  const uniq = conflicts.filter(
+    (c, i) => conflicts.findIndex(d => d.manager === c.manager && d.path === c.path) === i
+  )
   if (uniq.length && !force) {
-    const lines = uniq.map(c => `conflict with "${c.manager}"${c.apiVersion !== apiVersion ? ` using ${c.apiVersion}` : ''}: ${pathText(c.path)}`)
+    const lines = uniq.map(
+      c =>
+        `conflict with "${c.manager}"${c.apiVersion !== apiVersion ? ` using ${c.apiVersion}` : ''}: ${pathText(c.path)}`
+    )
     const name = String((applied.metadata as Obj | undefined)?.name ?? '')
     const msg =
-      uniq.length === 1 ? `Apply failed with 1 conflict: ${lines[0]}` : `Apply failed with ${uniq.length} conflicts: ${lines.join('\n')}`
+      uniq.length === 1
+        ? `Apply failed with 1 conflict: ${lines[0]}`
+        : `Apply failed with ${uniq.length} conflicts: ${lines.join('\n')}`
     throw new ApiError(
       status(409, 'Conflict', msg, {
         name,
@@ -277,7 +292,8 @@ export function serverSideApply(
   // ownership: with force, others lose the conflicting fields; shared equal values stay shared
   for (const o of others) {
     const set = fromFieldsV1(o.fieldsV1)
-    for (const c of uniq) if (c.manager === o.manager) for (const p of [...set]) if (overlaps(p, c.path)) set.delete(p)
+    for (const c of uniq)
+      if (c.manager === o.manager) for (const p of [...set]) if (overlaps(p, c.path)) set.delete(p)
     o.fieldsV1 = toFieldsV1(set)
   }
   const entry: ManagedFieldsEntry = {
@@ -294,6 +310,7 @@ export function serverSideApply(
 
 function pickIdentity(md: Obj): Obj {
   const out: Obj = {}
-  for (const k of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'namespace', 'name']) if (k in md) out[k] = md[k]
+  for (const k of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'namespace', 'name'])
+    if (k in md) out[k] = md[k]
   return out
 }

@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   let token: string | undefined
   for (let i = 0; i < args.length; i++) {
     const a = args[i]
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined]
+    const [flag, inline] = a.includes('=')
+      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+      : [a, undefined]
     const value = () => {
       const v = inline ?? args[++i]
       if (v === undefined) usage(`${flag} needs a value`)

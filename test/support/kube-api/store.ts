@@ -116,11 +116,22 @@ export class Store {
     if (!nsObj) throw namespaceNotFound(ns ?? '')
     if ((nsObj.metadata as Obj).deletionTimestamp) {
       throw new ApiError(
-        status(403, 'Forbidden', `${r.group ? `${r.plural}.${r.group}` : r.plural} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`, {
-          kind: r.plural,
-          ...(r.group ? { group: r.group } : {}),
-          causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }]
-        })
+        status(
+          403,
+          'Forbidden',
+          `${r.group ? `${r.plural}.${r.group}` : r.plural} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+          {
+            kind: r.plural,
+            ...(r.group ? { group: r.group } : {}),
+            causes: [
+              {
+                reason: 'NamespaceTerminating',
+                message: `namespace ${ns} is being terminated`,
+                field: 'metadata.namespace'
+              }
+            ]
+          }
+        )
       )
     }
   }
@@ -157,7 +168,9 @@ export class Store {
     const md = metaOf(obj)
     if (r.namespaced) {
       if (md.namespace !== undefined && md.namespace !== '' && md.namespace !== ns) {
-        throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
+        throw badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request'
+        )
       }
       md.namespace = ns
     } else delete md.namespace
@@ -167,7 +180,15 @@ export class Store {
     if (md.resourceVersion !== undefined && md.resourceVersion !== '' && !ctx.bypass) {
       throw badRequest('resourceVersion should not be set on objects to be created')
     }
-    for (const k of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'selfLink', 'managedFields']) {
+    for (const k of [
+      'uid',
+      'resourceVersion',
+      'generation',
+      'creationTimestamp',
+      'deletionTimestamp',
+      'selfLink',
+      'managedFields'
+    ]) {
       delete md[k]
     }
     if (!ctx.bypass) this.namespaceCheck(r, ns, String(md.name ?? ''))
@@ -181,7 +202,14 @@ export class Store {
     md.uid = uid()
     md.creationTimestamp = nowIso()
     if (r.hasGeneration) md.generation = 1
-    md.managedFields = recordUpdate(undefined, obj, ctx.manager, groupVersion(r.group, version), r.builtin, ctx.subresource)
+    md.managedFields = recordUpdate(
+      undefined,
+      obj,
+      ctx.manager,
+      groupVersion(r.group, version),
+      r.builtin,
+      ctx.subresource
+    )
     if (Array.isArray(md.managedFields) && md.managedFields.length === 0) delete md.managedFields
     if (r.kind === 'Namespace') {
       md.labels = { ...((md.labels as Obj) ?? {}), 'kubernetes.io/metadata.name': name }
@@ -209,7 +237,9 @@ export class Store {
       throw badRequest(`the name of the object (${md.name}) does not match the name on the URL (${name})`)
     }
     if (r.namespaced && md.namespace !== undefined && md.namespace !== '' && md.namespace !== ns) {
-      throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
+      throw badRequest(
+        'the namespace of the provided object does not match the namespace sent on the request'
+      )
     }
     md.name = name
     if (r.namespaced) md.namespace = ns
@@ -233,7 +263,11 @@ export class Store {
         throw conflict(r, name, MODIFIED)
       }
       if (md.uid !== undefined && md.uid !== '' && md.uid !== emd.uid) {
-        throw conflict(r, name, `Precondition failed: UID in precondition: ${md.uid}, UID in object meta: ${emd.uid}`)
+        throw conflict(
+          r,
+          name,
+          `Precondition failed: UID in precondition: ${md.uid}, UID in object meta: ${emd.uid}`
+        )
       }
     }
     md.uid = emd.uid
@@ -289,16 +323,29 @@ export class Store {
   replaceRaw(r: ResourceDef, obj: Obj, managedFields?: ManagedFieldsEntry[]): Obj {
     const md = metaOf(obj)
     if (managedFields) md.managedFields = managedFields
-    return this.put(r, obj, this.raw(r, md.namespace as string | undefined, md.name as string) ? 'MODIFIED' : 'ADDED')
+    return this.put(
+      r,
+      obj,
+      this.raw(r, md.namespace as string | undefined, md.name as string) ? 'MODIFIED' : 'ADDED'
+    )
   }
 
-  delete(r: ResourceDef, ns: string | undefined, name: string, opts: { dryRun: boolean; preconditions?: Obj }): Obj {
+  delete(
+    r: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    opts: { dryRun: boolean; preconditions?: Obj }
+  ): Obj {
     const existing = this.raw(r, ns, name)
     if (!existing) throw notFound(r, name)
     const emd = existing.metadata as Obj
     const pre = opts.preconditions
     if (pre && pre.uid && pre.uid !== emd.uid) {
-      throw conflict(r, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${emd.uid}`)
+      throw conflict(
+        r,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${emd.uid}`
+      )
     }
     if (pre && pre.resourceVersion && pre.resourceVersion !== emd.resourceVersion) {
       throw conflict(
@@ -413,7 +460,8 @@ export function defaultBuiltin(kind: string, obj: Obj, old: Obj | undefined): vo
       spec.sessionAffinity ??= 'None'
       const oldSpec = old && isObj(old.spec) ? old.spec : undefined
       if (spec.clusterIP === undefined || spec.clusterIP === '') {
-        spec.clusterIP = oldSpec?.clusterIP ?? `10.96.${Math.floor(ipCounter / 250)}.${(ipCounter++ % 250) + 2}`
+        spec.clusterIP =
+          oldSpec?.clusterIP ?? `10.96.${Math.floor(ipCounter / 250)}.${(ipCounter++ % 250) + 2}`
       }
       if (!Array.isArray(spec.clusterIPs)) spec.clusterIPs = [spec.clusterIP]
       spec.ipFamilies ??= ['IPv4']
@@ -430,7 +478,8 @@ export function defaultBuiltin(kind: string, obj: Obj, old: Obj | undefined): vo
       obj.type ??= 'Opaque'
       if (isObj(obj.stringData)) {
         const data = (isObj(obj.data) ? obj.data : {}) as Obj
-        for (const [k, v] of Object.entries(obj.stringData)) data[k] = Buffer.from(String(v)).toString('base64')
+        for (const [k, v] of Object.entries(obj.stringData))
+          data[k] = Buffer.from(String(v)).toString('base64')
         obj.data = data
         delete obj.stringData
       }
