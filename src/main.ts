@@ -145,7 +145,9 @@ async function finish(inputs: ActionInputs, report: RunReport): Promise<void> {
     published.warnings.forEach(warning => core.warning(warning))
   }
   const line = `${report.status}: ${report.message}`
-  if (report.status === 'rolled-back' && report.command !== 'rollback') core.setFailed(line)
+  // Only failed checks make a rollback a failure; a requested or cancellation rollback did what was asked.
+  if (report.status === 'rolled-back' && report.rollback?.check) core.setFailed(line)
+  else if (report.status === 'rolled-back') core.warning(line)
   else core.info(line)
 }
 

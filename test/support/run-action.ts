@@ -42,6 +42,8 @@ export interface ActionOptions {
   /** Reuse the files of an earlier step (the post step reads the main step's state). */
   files?: RunnerFiles
   post?: boolean
+  /** Which entry to run for this call; default: `dist` when ACTION_ENTRY=dist, else `src`. */
+  entry?: 'src' | 'dist'
 }
 
 function newRunnerFiles(): RunnerFiles {
@@ -75,8 +77,8 @@ export function parseCommandFile(text: string): Record<string, string> {
   return values
 }
 
-function entryCommand(): { command: string; args: string[] } {
-  if (process.env.ACTION_ENTRY === 'dist') {
+function entryCommand(entry?: 'src' | 'dist'): { command: string; args: string[] } {
+  if ((entry ?? (process.env.ACTION_ENTRY === 'dist' ? 'dist' : 'src')) === 'dist') {
     return {
       command: process.env.ACTION_NODE || process.execPath,
       args: [path.join(PROJECT_ROOT, 'dist', 'index.js')]
@@ -124,7 +126,7 @@ export function startAction(options: ActionOptions): RunningAction {
     if (value === undefined) delete env[key]
     else env[key] = value
   }
-  const { command, args } = entryCommand()
+  const { command, args } = entryCommand(options.entry)
   const started = Date.now()
   const child = spawn(command, args, { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
