@@ -1,0 +1,393 @@
+/**
+ * Fault matrix: for each transition, every Kubernetes API request it makes fails in turn (500, 409, 429 with
+ * Retry-After, a timeout, a dropped connection). The request sequence is discovered from a clean run of the
+ * same transition. After each faulted run the routing must be exactly one consistent stage, the run must say
+ * what happened, and a plain re-run must converge.
+ */
+import { afterAll, describe, expect, it } from '@jest/globals'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import yaml from 'js-yaml'
+import { startKubeApi, type Fault, type KubeApi, type KubeObject } from '../support/kube-api/index.js'
+import { bookinfoObjects, deployment, VS_PLAN } from '../support/bookinfo.js'
+import { runAction, type ActionResult } from '../support/run-action.js'
+import { decodeTarget, type ReleaseState } from '../../src/engine/state.js'
+import type { RoutingSpecs } from '../../src/routers/router.js'
+import {
+  drift,
+  errorLines,
+  forSeed,
+  hasStackTrace,
+  primaryName,
+  releaseState,
+  routingObjects,
+  routingSpecs,
+  type RouterKind,
+  unknownSubsets
+} from './helpers.js'
+
+const TIMEOUT_MS = 1000
+
+/** Two match stages, so a match stage adds a RouteRule next to existing ones; each stage is watched briefly. */
+const ROUTE_RULE_PLAN = `
+service: reviews
+router: RouteRule
+stable: v1
+canary: v2
+stages:
+  - name: test-user
+    match:
+      headers:
+        cookie: { regex: "^(.*?;)?(user=test-user)(;.*)?$" }
+  - name: beta
+    match:
+      headers:
+        x-beta: { exact: "1" }
+  - weight: 50
+  - finalize: { deleteStable: true }
+analysis:
+  bake: 1ms
+`
+
+type Kind = '500' | '409' | '429' | 'timeout' | 'drop'
+
+const FAULTS: Record<Kind, Omit<Fault, 'path'>> = {
+  '500': { status: 500 },
+  '409': { status: 409 },
+  '429': { status: 429, retryAfterSeconds: 1 },
+  timeout: { delayMs: TIMEOUT_MS + 700 },
+  drop: { drop: true }
+}
+
+/** What the one-line error must say for each fault. */
+const MESSAGES: Record<Kind, RegExp> = {
+  '500': /Internal error occurred: injected fault \(InternalError, HTTP 500\)/,
+  '409': /conflict|Conflict, HTTP 409/,
+  '429': /Too many requests.*HTTP 429/,
+  timeout: /no answer within 1s/,
+  drop: /cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \((ECONNRESET|socket hang up)/
+}
+
+interface Transition {
+  name: string
+  router: RouterKind
+  plan: string
+  /** Clean runs that bring the cluster to the state before the transition. */
+  setup: string[]
+  command: 'advance' | 'rollback'
+  kinds: Kind[]
+  /** Kinds tried only on write requests (reads are covered by the other kinds). */
+  writeOnlyKinds?: Kind[]
+  deploy?: boolean
+}
+
+const TRANSITIONS: Transition[] = [
+  {
+    name: 'weight stage (VirtualService, test-user -> 5%)',
+    router: 'VirtualService',
+    plan: VS_PLAN,
+    setup: ['advance'],
+    command: 'advance',
+    kinds: ['500', '409', '429', 'timeout', 'drop']
+  },
+  {
+    name: 'pin and first stage (VirtualService, idle -> test-user)',
+    router: 'VirtualService',
+    plan: VS_PLAN,
+    setup: [],
+    command: 'advance',
+    kinds: ['500', 'drop']
+  },
+  {
+    name: 'match stage (RouteRule, test-user -> beta)',
+    router: 'RouteRule',
+    plan: ROUTE_RULE_PLAN,
+    setup: ['advance'],
+    command: 'advance',
+    kinds: ['500', '409']
+  },
+  {
+    name: 'finalize (RouteRule, 50% -> finalize, deletes the stable Deployment)',
+    router: 'RouteRule',
+    plan: ROUTE_RULE_PLAN,
+    setup: ['advance', 'advance', 'advance'],
+    command: 'advance',
+    kinds: ['500'],
+    writeOnlyKinds: ['409']
+  },
+  {
+    name: 'manual rollback (RouteRule, beta -> rollback target)',
+    router: 'RouteRule',
+    plan: ROUTE_RULE_PLAN,
+    setup: ['advance', 'advance'],
+    command: 'rollback',
+    kinds: ['500', '429', 'drop'],
+    writeOnlyKinds: ['409']
+  },
+  {
+    name: 'deploy manifests (VirtualService, idle -> pin, deploy v2 -> test-user)',
+    router: 'VirtualService',
+    plan: `${VS_PLAN}deploy:\n  manifests: [k8s/reviews-v2.yaml]\n  timeout: 20s\n`,
+    setup: [],
+    command: 'advance',
+    kinds: ['500'],
+    writeOnlyKinds: ['drop'],
+    deploy: true
+  }
+]
+
+interface Step {
+  method: string
+  path: string
+  verb: string
+}
+
+interface Checkpoint {
+  label: string
+  specs: RoutingSpecs
+  stageIndex: number
+}
+
+/** What a clean run of the transition did, and the routing before and after it. */
+interface Template {
+  objects: KubeObject[]
+  deployments: KubeObject[]
+  steps: Step[]
+  checkpoints: Checkpoint[]
+  before: { specs: RoutingSpecs; state?: ReleaseState }
+  after: { specs: RoutingSpecs; state?: ReleaseState; status: string }
+}
+
+const workspace = (() => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fault-ws-'))
+  mkdirSync(path.join(dir, 'k8s'))
+  writeFileSync(path.join(dir, 'k8s', 'reviews-v2.yaml'), yaml.dump(deployment('v2')))
+  return dir
+})()
+
+const apis: KubeApi[] = []
+afterAll(async () => {
+  await Promise.all(apis.map(api => api.close()))
+})
+
+async function newApi(): Promise<KubeApi> {
+  const api = await startKubeApi()
+  apis.push(api)
+  return api
+}
+
+function run(api: KubeApi, t: Transition, command: string, env: Record<string, string> = {}) {
+  return runAction({
+    inputs: { plan: t.plan, kubeconfig: api.kubeconfig(), report: 'none', command },
+    env: { ISTIO_CANARY_API_TIMEOUT_MS: String(TIMEOUT_MS), ...env },
+    workspace
+  })
+}
+
+function seedBase(api: KubeApi, t: Transition): void {
+  api.seed(bookinfoObjects({ router: t.router }))
+  if (t.deploy) api.remove('apps/v1', 'Deployment', 'default', 'reviews-v2')
+}
+
+async function discover(t: Transition): Promise<Template> {
+  const api = await newApi()
+  seedBase(api, t)
+  for (const command of t.setup) expect((await run(api, t, command)).exitCode).toBe(0)
+  const before = { specs: routingSpecs(api, t.router), state: releaseState(api, t.router) }
+  const objects = routingObjects(api, t.router).map(forSeed)
+  const deployments = api.list('apps/v1', 'Deployment', 'default').map(forSeed)
+  api.clearRequests()
+  const clean = await run(api, t, t.command)
+  expect(clean.exitCode).toBe(0)
+  const steps = api.requests.map(r => ({ method: r.method, path: r.path, verb: r.verb }))
+  const state = releaseState(api, t.router)
+  const after = { specs: routingSpecs(api, t.router), state, status: clean.outputs.status }
+  const beforeIndex = before.state?.stageIndex ?? 0
+  const checkpoints: Checkpoint[] = [
+    { label: 'before', specs: before.specs, stageIndex: beforeIndex },
+    { label: 'after', specs: after.specs, stageIndex: t.command === 'rollback' ? 0 : state!.stageIndex }
+  ]
+  if (!before.state && t.command === 'advance') {
+    // The pin: the first write of the primary, carrying the rollback target.
+    const pin = api.requests.find(
+      r =>
+        r.verb !== 'get' &&
+        r.verb !== 'list' &&
+        (r.body as KubeObject | undefined)?.metadata?.name === primaryName(t.router)
+    )
+    const pinned = pin?.body as KubeObject
+    checkpoints.push({
+      label: 'pinned',
+      specs: { ...before.specs, [primaryName(t.router)]: pinned.spec as RoutingSpecs[string] },
+      stageIndex: 0
+    })
+  }
+  return { objects, deployments, steps, checkpoints, before, after }
+}
+
+const sameSpecs = (a: RoutingSpecs, b: RoutingSpecs) => JSON.stringify(a) === JSON.stringify(b)
+
+/** Problems with the routing as it is now: not one checkpoint, drift, routes to unknown subsets. */
+function routingProblems(api: KubeApi, t: Transition, tpl: Template, anyStage = false): string[] {
+  const problems: string[] = []
+  const specs = routingSpecs(api, t.router)
+  const checkpoint = tpl.checkpoints.find(c => sameSpecs(c.specs, specs))
+  const state = releaseState(api, t.router)
+  if (anyStage) {
+    // Later than the checkpoints: only agreement with the state is checked below.
+  } else if (!checkpoint) {
+    // A write whose outcome the client cannot know (timeout, dropped connection) may leave a multi-object
+    // write unfinished; that is consistent only when the state records the unfinished write.
+    if (!(state?.previous && state.phase === 'watching'))
+      problems.push(`routing is none of ${tpl.checkpoints.map(c => c.label).join('/')}: ${JSON.stringify(specs)}`)
+  } else if (state && checkpoint.label !== 'before' && !state.previous) {
+    const expected = checkpoint.label === 'after' ? tpl.after.state : undefined
+    if (expected && (state.stageIndex !== expected.stageIndex || state.phase !== expected.phase))
+      problems.push(`routing is '${checkpoint.label}' but the state says ${state.stageIndex}/${state.phase}`)
+  }
+  const drifted = drift(api, t.router)
+  if (drifted.length) problems.push(`state and routing disagree on ${drifted.join(', ')}`)
+  if (t.router === 'VirtualService') {
+    const unknown = unknownSubsets(api)
+    if (unknown.length) problems.push(`routes to subsets that do not exist: ${unknown.join(', ')}`)
+  }
+  return problems
+}
+
+async function settle(api: KubeApi): Promise<void> {
+  // A delayed request is answered after the client gave up: wait until the double has handled it.
+  await api.waitFor(() => api.requests.every(r => r.status !== 0 || r.verb === 'other'), 5000).catch(() => {})
+}
+
+function transient(kind: Kind): boolean {
+  return kind !== '409'
+}
+
+async function faultCase(t: Transition, tpl: Template, index: number, kind: Kind): Promise<string[]> {
+  const step = tpl.steps[index]
+  const nth = tpl.steps.slice(0, index + 1).filter(s => s.method === step.method && s.path === step.path).length
+  const at = `#${index + 1} ${step.method} ${step.path} (${kind})`
+  const api = await newApi()
+  try {
+    seedBase(api, t)
+    for (const name of ['reviews-v1', 'reviews-v2']) {
+      if (!tpl.deployments.some(d => d.metadata.name === name))
+        api.remove('apps/v1', 'Deployment', 'default', name)
+    }
+    api.seed(tpl.objects)
+    api.clearRequests()
+    api.injectFault({ method: step.method, path: step.path, nth, ...FAULTS[kind] })
+    const result = await run(api, t, t.command)
+    if (kind === 'timeout') await settle(api)
+    const problems: string[] = []
+    const say = (problem: string) => problems.push(`${at}: ${problem}`)
+    const isRead = step.verb === 'get' || step.verb === 'list'
+    // Reads are retried on transient errors; a rollback retries its writes and re-reads on a conflict.
+    const retried = t.command === 'rollback' || (transient(kind) && isRead)
+    const recover = async (result: ActionResult) => {
+      for (const p of routingProblems(api, t, tpl)) say(p)
+      if (retried) {
+        if (result.exitCode !== 0) say(`a transient fault was not retried: ${errorLines(result).join(' | ')}`)
+        if (!result.stdout.includes('Kubernetes API:')) say('no retry warning was printed')
+        if (!sameSpecs(routingSpecs(api, t.router), tpl.after.specs)) say('routing is not the stage after')
+        return
+      }
+      const errors = errorLines(result)
+      if (result.exitCode === 0) {
+        say('a fault that cannot be retried was reported as success')
+      } else if (errors.length !== 1) {
+        say(`expected one ::error:: line, got ${JSON.stringify(errors)}`)
+      } else if (!MESSAGES[kind].test(errors[0])) {
+        say(`the error does not say what happened: ${errors[0]}`)
+      }
+      if (hasStackTrace(result)) say('stack trace on stdout')
+      // Re-run without the fault: it must converge.
+      const landed = releaseState(api, t.router)
+      const again = await run(api, t, t.command)
+      if (again.exitCode !== 0) {
+        say(`re-run failed: ${errorLines(again).join(' | ')}`)
+        return
+      }
+      const now = releaseState(api, t.router)
+      if (t.command === 'rollback') {
+        for (const p of routingProblems(api, t, tpl)) say(`after re-run: ${p}`)
+        if (now?.phase !== 'rolled-back') say(`re-run did not roll back (${now?.phase})`)
+        if (!sameSpecs(routingSpecs(api, t.router), tpl.after.specs))
+          say('re-run did not restore the rollback target')
+        return
+      }
+      const afterIndex = tpl.after.state!.stageIndex
+      const completedBefore =
+        landed?.stageIndex === afterIndex && (landed.phase === 'passed' || landed.phase === 'completed')
+      const last = landed?.phase === 'completed'
+      const expected = completedBefore && !last ? afterIndex + 1 : afterIndex
+      for (const p of routingProblems(api, t, tpl, completedBefore)) say(`after re-run: ${p}`)
+      if (now?.stageIndex !== expected) say(`re-run is at stage ${now?.stageIndex}, expected ${expected}`)
+      if (!completedBefore && !sameSpecs(routingSpecs(api, t.router), tpl.after.specs))
+        say('re-run did not converge to the stage after')
+    }
+    await recover(result)
+    return problems
+  } finally {
+    apis.splice(apis.indexOf(api), 1)
+    await api.close()
+  }
+}
+
+for (const t of TRANSITIONS) {
+  describe(t.name, () => {
+    let tpl: Template
+    const template = async () => (tpl ??= await discover(t))
+    const kinds = [...t.kinds, ...(t.writeOnlyKinds ?? [])]
+    it.each(kinds)(
+      'a %s at each request leaves one consistent stage, says so, and converges',
+      async kind => {
+        const tplNow = await template()
+        const writesOnly = !t.kinds.includes(kind)
+        const indexes = tplNow.steps
+          .map((step, index) => ({ step, index }))
+          .filter(({ step }) => !writesOnly || (step.verb !== 'get' && step.verb !== 'list'))
+          .map(({ index }) => index)
+        expect(indexes.length).toBeGreaterThan(0)
+        const problems: string[] = []
+        for (const index of indexes) problems.push(...(await faultCase(t, tplNow, index, kind)))
+        expect(problems).toEqual([])
+      },
+      240_000
+    )
+  })
+}
+
+describe('a rollback that cannot be written', () => {
+  it('fails loudly with the command an operator can run by hand, and the annotation it reads is intact', async () => {
+    const api = await newApi()
+    api.seed(bookinfoObjects())
+    const t = TRANSITIONS[0]
+    const target = structuredClone(api.get('networking.istio.io/v1', 'VirtualService', 'default', 'reviews')!)
+    expect((await run(api, t, 'advance')).exitCode).toBe(0)
+    expect((await run(api, t, 'advance')).exitCode).toBe(0)
+    api.injectFault({ method: 'PUT', path: /virtualservices\/reviews$/, status: 503, times: 50 })
+    const failed = await run(api, t, 'rollback')
+    expect(failed.exitCode).toBe(1)
+    const errors = errorLines(failed)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(/^rollback failed: update VirtualService default\/reviews: .*HTTP 503/)
+    expect(errors[0]).toContain(
+      "Restore by hand: kubectl -n default get virtualservices.networking.istio.io reviews -o jsonpath='{.metadata.annotations.istio-canary-action\\.github\\.io/rollback-target}' | base64 -d | gunzip"
+    )
+    // Every attempt was made (retried), and none of them changed anything.
+    expect(api.requests.filter(r => r.method === 'PUT').length).toBeGreaterThanOrEqual(4)
+    expect(api.writes()).toEqual([])
+    // What the command prints is the pinned routing.
+    const annotations = api.get('networking.istio.io/v1', 'VirtualService', 'default', 'reviews')!.metadata
+      .annotations as Record<string, string>
+    expect(decodeTarget(annotations)).toEqual({ reviews: target.spec })
+    api.clearFaults()
+    const again = await run(api, t, 'rollback')
+    expect(again.exitCode).toBe(0)
+    expect(api.get('networking.istio.io/v1', 'VirtualService', 'default', 'reviews')!.spec).toEqual(
+      target.spec
+    )
+  }, 60_000)
+})
