@@ -594,18 +594,14 @@ export class Release {
 
   private report(command: EngineCommand, outcome: Outcome): RunReport {
     const plan = this.plan
-    const state = this.ctx.dryRun ? undefined : this.state
-    const shown = this.ctx.dryRun ? this.state : state
+    // A dry run never updates the snapshot, so this is the state before the run; otherwise after it.
+    const shown = this.state
     const inEffect = shown && shown.phase !== 'rolled-back' && shown.stageIndex > 0 ? shown.stageIndex : 0
     const stageAt = (index: number) =>
       index > 0 && index <= plan.stages.length ? { name: plan.stages[index - 1].name, index } : null
     const done = shown?.phase === 'completed'
     const nextIndex =
-      !shown || shown.phase === 'rolled-back'
-        ? 1
-        : shown.phase === 'completed'
-          ? 0
-          : inEffect + (shown.phase === 'watching' ? 0 : 1)
+      !shown || shown.phase === 'rolled-back' ? 1 : shown.phase === 'completed' ? 0 : inEffect + 1
     const finishedAt = new Date()
     const nextStage = stageAt(nextIndex)
     return {

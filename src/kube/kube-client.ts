@@ -33,6 +33,17 @@ export interface ResourceType {
   version: string
   plural: string
   kind: string
+  /** Older API versions to use when the cluster does not serve `version` (e.g. Istio before 1.22 has no v1). */
+  fallbackVersions?: string[]
+}
+
+/** The apiserver's answer for an API version it does not serve, as opposed to a missing object. */
+function isUnservedApi(error: unknown): boolean {
+  return (
+    error instanceof KubeError &&
+    error.notFound &&
+    error.message.includes('could not find the requested resource')
+  )
 }
 
 export interface WriteOptions {
@@ -116,6 +127,8 @@ export class KubeClient {
   private readonly core: k8s.CoreV1Api
   private readonly apps: k8s.AppsV1Api
   private objects?: k8s.KubernetesObjectApi
+  /** API version each custom resource is served at, learnt on first use. */
+  private readonly servedVersions = new Map<string, string>()
 
   constructor(
     private readonly connection: KubeConnection,
@@ -138,25 +151,46 @@ export class KubeClient {
     }
   }
 
+  /** Runs a read at the version the cluster serves, trying the fallback versions until one is served. */
+  private async atServedVersion<T>(type: ResourceType, read: (version: string) => Promise<T>): Promise<T> {
+    const key = `${type.plural}.${type.group}`
+    const known = this.servedVersions.get(key)
+    if (known) return read(known)
+    const candidates = [type.version, ...(type.fallbackVersions ?? [])]
+    for (const [index, version] of candidates.entries()) {
+      try {
+        const result = await read(version)
+        this.servedVersions.set(key, version)
+        return result
+      } catch (error) {
+        if (!isUnservedApi(error) || index === candidates.length - 1) throw error
+      }
+    }
+    throw new Error(`internal: no API version to try for ${key}`)
+  }
+
+  private servedVersion(type: ResourceType): string {
+    return this.servedVersions.get(`${type.plural}.${type.group}`) ?? type.version
+  }
+
   async getCustom(type: ResourceType, namespace: string, name: string): Promise<KubeObject | undefined> {
     try {
-      return (await this.call(`get ${type.kind} ${namespace}/${name}`, READ_RETRY, () =>
-        this.custom.getNamespacedCustomObject({ ...gvp(type), namespace, name })
+      return (await this.atServedVersion(type, version =>
+        this.call(`get ${type.kind} ${namespace}/${name}`, READ_RETRY, () =>
+          this.custom.getNamespacedCustomObject({ ...gvp(type), version, namespace, name })
+        )
       )) as KubeObject
     } catch (error) {
-      if (
-        error instanceof KubeError &&
-        error.notFound &&
-        !error.message.includes('could not find the requested')
-      )
-        return undefined
+      if (error instanceof KubeError && error.notFound && !isUnservedApi(error)) return undefined
       throw error
     }
   }
 
   async listCustom(type: ResourceType, namespace: string): Promise<KubeObject[]> {
-    const list = (await this.call(`list ${type.kind} in ${namespace}`, READ_RETRY, () =>
-      this.custom.listNamespacedCustomObject({ ...gvp(type), namespace })
+    const list = (await this.atServedVersion(type, version =>
+      this.call(`list ${type.kind} in ${namespace}`, READ_RETRY, () =>
+        this.custom.listNamespacedCustomObject({ ...gvp(type), version, namespace })
+      )
     )) as { items?: KubeObject[] }
     return list.items ?? []
   }
@@ -164,7 +198,13 @@ export class KubeClient {
   async createCustom(type: ResourceType, object: KubeObject, options: WriteOptions): Promise<KubeObject> {
     const { namespace = '', name } = object.metadata
     return (await this.call(`create ${type.kind} ${namespace}/${name}`, writePolicy(options), () =>
-      this.custom.createNamespacedCustomObject({ ...gvp(type), namespace, body: object, ...dryRun(options) })
+      this.custom.createNamespacedCustomObject({
+        ...gvp(type),
+        version: this.servedVersion(type),
+        namespace,
+        body: { ...object, apiVersion: `${type.group}/${this.servedVersion(type)}` },
+        ...dryRun(options)
+      })
     )) as KubeObject
   }
 
@@ -176,6 +216,7 @@ export class KubeClient {
     return (await this.call(`update ${type.kind} ${namespace}/${name}`, writePolicy(options), () =>
       this.custom.replaceNamespacedCustomObject({
         ...gvp(type),
+        version: this.servedVersion(type),
         namespace,
         name,
         body: object,
@@ -190,6 +231,7 @@ export class KubeClient {
     await this.call(`delete ${type.kind} ${namespace}/${name}`, writePolicy(options), () =>
       this.custom.deleteNamespacedCustomObject({
         ...gvp(type),
+        version: this.servedVersion(type),
         namespace,
         name,
         body: { preconditions: { resourceVersion } },

@@ -12,13 +12,15 @@ export const VIRTUAL_SERVICE: ResourceType = {
   group: 'networking.istio.io',
   version: 'v1',
   plural: 'virtualservices',
-  kind: 'VirtualService'
+  kind: 'VirtualService',
+  fallbackVersions: ['v1beta1', 'v1alpha3']
 }
 export const DESTINATION_RULE: ResourceType = {
   group: 'networking.istio.io',
   version: 'v1',
   plural: 'destinationrules',
-  kind: 'DestinationRule'
+  kind: 'DestinationRule',
+  fallbackVersions: ['v1beta1', 'v1alpha3']
 }
 
 interface Destination extends JsonObject {

@@ -204,7 +204,9 @@ analysis:
   }, 60_000)
 
   it('verify watches the current stage: healthy writes nothing; failing rolls back', async () => {
-    const quick = plan.replace('bake: 60s', 'bake: 1s').replace('  - weight: 10', '  - weight: 10\n  - weight: 50')
+    const quick = plan
+      .replace('bake: 60s', 'bake: 1s')
+      .replace('  - weight: 10', '  - weight: 10\n  - weight: 50')
     expect(
       (await runAction({ inputs: { plan: quick, kubeconfig: api.kubeconfig(), report: 'none' } })).exitCode
     ).toBe(0)

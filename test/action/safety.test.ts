@@ -187,3 +187,16 @@ describe('bad input writes nothing', () => {
     expect(api.writes()).toEqual([])
   })
 })
+
+describe('Istio before 1.22 (no networking.istio.io/v1)', () => {
+  it('uses v1beta1 for VirtualService and DestinationRule', async () => {
+    api.injectFault({ path: /\/apis\/networking\.istio\.io\/v1\//, status: 404, times: 1000 })
+    api.clearRequests()
+    const result = await action({})
+    expect(result.exitCode).toBe(0)
+    expect(result.outputs).toMatchObject({ status: 'advanced', stage: 'test-user' })
+    const writes = api.writes()
+    expect(writes.length).toBeGreaterThan(0)
+    expect(writes.every(w => w.path.startsWith('/apis/networking.istio.io/v1beta1/'))).toBe(true)
+  })
+})
