@@ -111,6 +111,8 @@ async function runMain(): Promise<void> {
   }
   const release = openRelease(inputs, cancellationSignal(), actor)
   const report = await release.run(command)
+  // Approvals by comment: say so in the report, so the PR shows how to approve the next stage.
+  if (inputs.command === 'comment' && report.approval) report.approval.comment = '/canary advance'
   await finish(inputs, report)
 }
 

@@ -8,9 +8,11 @@ const root = process.cwd()
 function workflowFiles(directory: string): string[] {
   const path = join(root, directory)
   if (!existsSync(path)) return []
+  // Workflows only: examples/ also holds Kubernetes manifests (rbac.yaml).
   return readdirSync(path)
     .filter(name => /\.ya?ml$/.test(name))
     .map(name => join(directory, name))
+    .filter(file => /^jobs:/m.test(readFileSync(join(root, file), 'utf8')))
 }
 
 const files = [...workflowFiles('examples'), ...workflowFiles('.github/workflows')]
