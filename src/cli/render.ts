@@ -40,7 +40,7 @@ export function useColor(isTTY: boolean | undefined, env: NodeJS.ProcessEnv): bo
 }
 
 const GOOD: readonly RunStatus[] = ['advanced', 'completed', 'healthy']
-const BAD: readonly RunStatus[] = ['rolled-back', 'failed']
+const BAD: readonly RunStatus[] = ['rolled-back']
 
 function statusColor(status: RunStatus, style: Style): (text: string) => string {
   if (GOOD.includes(status)) return style.green

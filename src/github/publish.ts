@@ -43,7 +43,6 @@ export function commitStatusFor(report: RunReport): { state: CommitState; descri
   let state: CommitState
   switch (report.status) {
     case 'rolled-back':
-    case 'failed':
       state = 'failure'
       break
     case 'advanced':

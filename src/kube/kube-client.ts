@@ -297,7 +297,8 @@ export class KubeClient {
       error => {
         const status = error instanceof KubeError ? error.status : 0
         return {
-          transient: status === 0 || status === 429 || status >= 500,
+          transient:
+            (status === 0 && (error as KubeError).reason !== 'Untrusted') || status === 429 || status >= 500,
           retryAfterMs: error instanceof KubeError ? error.retryAfterMs : undefined
         }
       },
@@ -351,10 +352,12 @@ export function toKubeError(what: string, error: unknown, server: string): KubeE
   if (error instanceof k8s.ApiException) {
     const status = parseStatus(error.body)
     const reason = status?.reason ?? httpReason(error.code)
-    const message = status?.message ?? firstLine(error.message)
+    const raw = firstLine(error.message)
+    // client-node's own text ("HTTP-Code: 401 Message: ...") when the answer had no Status: say the reason.
+    const message = status?.message ?? (raw.startsWith('HTTP-Code:') ? reason : raw)
     const retryAfter = Number(error.headers?.['retry-after'])
     return new KubeError(
-      `${what}: ${message} (${reason}, HTTP ${error.code})`,
+      `${what}: ${message} (${reason}, HTTP ${error.code})${HINTS[error.code] ?? ''}`,
       error.code,
       reason,
       Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined
@@ -364,7 +367,23 @@ export function toKubeError(what: string, error: unknown, server: string): KubeE
     (error as { code?: string; cause?: { code?: string } })?.code ??
     (error as { cause?: { code?: string } })?.cause?.code
   const detail = code ? `${code}` : firstLine(error)
+  if (code && TLS_ERROR.test(code)) {
+    return new KubeError(
+      `${what}: the Kubernetes API at ${server} presented a certificate the kubeconfig does not trust (${detail}); check certificate-authority-data (or the server address) in the kubeconfig`,
+      0,
+      'Untrusted'
+    )
+  }
   return new KubeError(`${what}: cannot reach the Kubernetes API at ${server} (${detail})`, 0, 'Unreachable')
+}
+
+/** Node's certificate verification errors: a wrong CA or server name, not a transient failure. */
+const TLS_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)|ERR_TLS/
+
+/** What to do about an answer that no retry can change. */
+const HINTS: Record<number, string> = {
+  401: "; the API server rejected the kubeconfig's credentials: the token or client certificate is wrong or expired, renew it",
+  403: "; grant that permission to the kubeconfig's user (an RBAC Role and RoleBinding)"
 }
 
 function parseStatus(body: unknown): StatusBody | undefined {

@@ -29,8 +29,7 @@ const STATUS_EMOJI: Record<RunStatus, string> = {
   unchanged: '⏸️',
   planned: '📝',
   idle: '💤',
-  'in-progress': '⏳',
-  failed: '❌'
+  'in-progress': '⏳'
 }
 
 const STATE_LABEL: Record<StageState, string> = {

@@ -13,7 +13,6 @@ export type RunStatus =
   // `status` command only:
   | 'idle'
   | 'in-progress'
-  | 'failed'
 
 export type StageState = 'passed' | 'current' | 'pending' | 'rolled-back'
 

@@ -48,6 +48,11 @@ export function isServiceHost(host: unknown, plan: Pick<Plan, 'service' | 'names
   )
 }
 
+/** The VirtualService is for the service itself (one of its hosts names it). */
+function servesHost(spec: JsonObject, plan: Plan): boolean {
+  return Array.isArray(spec.hosts) && spec.hosts.some(host => isServiceHost(host, plan))
+}
+
 function httpRoutes(spec: JsonObject | null): JsonObject[] {
   return Array.isArray(spec?.http) ? (spec.http as JsonObject[]) : []
 }
@@ -177,7 +182,7 @@ export class VirtualServiceRouter implements Router {
         `${where}: no http route named '${plan.routing.route}' (routes: ${names.join(', ') || 'none named'}); fix routing.route`
       ]
     }
-    if (shifted.length === 0) {
+    if (shifted.length === 0 && !(routes.length === 0 && servesHost(spec, plan))) {
       return [
         `${where}: no http route has a destination with host ${plan.service}; add one, or name the route in routing.route`
       ]
@@ -218,6 +223,14 @@ export class VirtualServiceRouter implements Router {
     const name = plan.routing.name
     const spec = clone(current[name]) as JsonObject
     const shifted = new Set(shiftedRouteIndexes(spec, plan))
+    if (shifted.size === 0) {
+      // A VirtualService for the service with no http route yet (validate allows no other case): the pin creates it.
+      spec.http = [
+        ...httpRoutes(spec),
+        { name: plan.service, route: [{ destination: { host: plan.service, subset: plan.stable } }] }
+      ]
+      return { [name]: spec }
+    }
     spec.http = httpRoutes(spec).map((route, index) =>
       shifted.has(index) ? { ...route, route: pinDestinations(route as HttpRoute, plan) } : route
     )

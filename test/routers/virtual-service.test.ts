@@ -629,3 +629,30 @@ describe('validate refuses what one route cannot express', () => {
     expect(problems[0]).toMatch(/'reviews-0-test-user'/)
   })
 })
+
+describe('a VirtualService for the service with no http route yet', () => {
+  const p = plan(['weight: 10'])
+  const spec: JsonObject = { hosts: ['reviews'], tcp: [{ route: [dest('mongo')] }] }
+
+  it('passes validation, and the pin creates the route to stable', () => {
+    expect(router.validate({ reviews: spec }, p)).toEqual([])
+    const target = router.pin({ reviews: spec }, p)
+    expect(target.reviews).toEqual({
+      ...spec,
+      http: [{ name: 'reviews', route: [{ destination: { host: 'reviews', subset: 'v1' } }] }]
+    })
+    expect((router.stageSpecs(target, p, 1).reviews as { http: unknown[] }).http).toEqual([
+      {
+        name: 'reviews',
+        route: [
+          { destination: { host: 'reviews', subset: 'v1' }, weight: 90 },
+          { destination: { host: 'reviews', subset: 'v2' }, weight: 10 }
+        ]
+      }
+    ])
+  })
+
+  it('is refused when the VirtualService is for other hosts', () => {
+    expect(router.validate({ reviews: { ...spec, hosts: ['ratings'] } }, p)).toHaveLength(1)
+  })
+})
