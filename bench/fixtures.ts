@@ -27,7 +27,8 @@ function unrelatedRoute(i: number): HttpRoute {
  * unrelated. `routes` = 1 gives the shifted route alone.
  */
 export function virtualServiceWithRoutes(routes: number, namespace = 'default'): KubeObject {
-  if (!Number.isInteger(routes) || routes < 1) throw new Error(`routes must be a positive integer, got ${routes}`)
+  if (!Number.isInteger(routes) || routes < 1)
+    throw new Error(`routes must be a positive integer, got ${routes}`)
   const http: HttpRoute[] = []
   const at = Math.floor((routes - 1) / 2)
   for (let i = 0, other = 0; i < routes; i++) {
@@ -145,5 +146,8 @@ export function shiftedHttp(http: HttpRoute[], weight: number, stable = 'v1', ca
 /** Whether the routing is back on the stable version alone (no canary destination left). */
 export function routedToStableOnly(object: KubeObject | undefined, canary = 'v2'): boolean {
   const shifted = httpRoutes(object).filter(isShifted)
-  return shifted.length > 0 && shifted.every(route => (route.route ?? []).every(d => d.destination.subset !== canary))
+  return (
+    shifted.length > 0 &&
+    shifted.every(route => (route.route ?? []).every(d => d.destination.subset !== canary))
+  )
 }

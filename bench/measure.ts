@@ -12,7 +12,12 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { isDeepStrictEqual, promisify } from 'node:util'
 import { bookinfoObjects } from '../test/support/bookinfo.js'
-import { type KubeApi, type KubeObject, type RecordedRequest, startKubeApi } from '../test/support/kube-api/index.js'
+import {
+  type KubeApi,
+  type KubeObject,
+  type RecordedRequest,
+  startKubeApi
+} from '../test/support/kube-api/index.js'
 import { type ActionResult, PROJECT_ROOT, startAction } from '../test/support/run-action.js'
 import {
   NETWORKING,
@@ -76,14 +81,14 @@ async function setUp(options: { latencyMs: number; routes?: number }): Promise<B
     const receivedAt = stampRequests(api)
     const available = (name: string) => {
       const status = api.get('apps/v1', 'Deployment', 'default', name)?.status as
-        | { conditions?: { type: string; status: string }[] }
-        | undefined
+        { conditions?: { type: string; status: string }[] } | undefined
       return status?.conditions?.some(c => c.type === 'Available' && c.status === 'True') === true
     }
     await api.waitFor(() => available('reviews-v1') && available('reviews-v2'), 10_000)
     const current = () => api.get(NETWORKING, 'VirtualService', 'default', 'reviews')
     const first = await startAction({ inputs: actionInputs(api, TRANSITION_PLAN) }).result
-    if (first.exitCode !== 0 || first.outputs.stage !== '5%') throw describeFailure('setup: advance to 5%', first)
+    if (first.exitCode !== 0 || first.outputs.stage !== '5%')
+      throw describeFailure('setup: advance to 5%', first)
     const passed = current()!
     return {
       api,
@@ -105,7 +110,9 @@ async function setUp(options: { latencyMs: number; routes?: number }): Promise<B
 }
 
 export function requestLabel(request: RecordedRequest): string {
-  const what = request.resource ? `${request.resource}${request.name ? `/${request.name}` : ''}` : request.path
+  const what = request.resource
+    ? `${request.resource}${request.name ? `/${request.name}` : ''}`
+    : request.path
   return `${request.method} ${what}${request.dryRun ? ' (dry run)' : ''}`
 }
 
@@ -199,10 +206,14 @@ async function kubectlTransition(
       )
     )
   }
-  await execFileAsync(kubectl, [...common, 'patch', 'virtualservice', 'reviews', '--type', patchType, '-p', patch], {
-    env,
-    timeout: 60_000
-  })
+  await execFileAsync(
+    kubectl,
+    [...common, 'patch', 'virtualservice', 'reviews', '--type', patchType, '-p', patch],
+    {
+      env,
+      timeout: 60_000
+    }
+  )
   const ms = performance.now() - started
   return { ms, requests: [...bench.api.requests], patchType }
 }
@@ -232,7 +243,14 @@ export async function measureTransition(options: TransitionOptions): Promise<Tra
   const bench = await setUp(options)
   try {
     const unrelated = unrelatedRoutes(bench.passed)
-    const action: ActionSamples = { ms: [], coldStartMs: [], requests: [], writes: [], bodyBytes: [], log: [] }
+    const action: ActionSamples = {
+      ms: [],
+      coldStartMs: [],
+      requests: [],
+      writes: [],
+      bodyBytes: [],
+      log: []
+    }
     const kubectl = options.kubectl ? emptyKubectlSamples('cold') : undefined
     let sameResult: boolean | undefined
     for (let run = 0; run < options.runs; run++) {
@@ -246,7 +264,9 @@ export async function measureTransition(options: TransitionOptions): Promise<Tra
         throw describeFailure('advance 5% -> 50%', result)
       const after = bench.current()
       if (!isDeepStrictEqual(unrelatedRoutes(after), unrelated))
-        throw new Error(`advance 5% -> 50% changed an unrelated route (${options.routes ?? 'bookinfo'} routes)`)
+        throw new Error(
+          `advance 5% -> 50% changed an unrelated route (${options.routes ?? 'bookinfo'} routes)`
+        )
       action.ms.push(elapsed)
       action.coldStartMs.push(requests.length ? bench.receivedAt(requests[0]) - started : NaN)
       action.requests.push(requests.length)
@@ -354,7 +374,13 @@ export interface RollbackResult {
 export async function measureRollback(options: { runs: number; latencyMs: number }): Promise<RollbackResult> {
   const bench = await setUp(options)
   const health = await startHealthServer()
-  const result: RollbackResult = { latencyMs: [], reactionMs: [], writeReceivedMs: [], intervalMs: 1000, log: [] }
+  const result: RollbackResult = {
+    latencyMs: [],
+    reactionMs: [],
+    writeReceivedMs: [],
+    intervalMs: 1000,
+    log: []
+  }
   try {
     for (let run = 0; run < options.runs; run++) {
       bench.restore()
@@ -374,7 +400,11 @@ export async function measureRollback(options: { runs: number; latencyMs: number
       }
       if (!exited && restoredAt === undefined) running.child.kill('SIGKILL')
       const outcome = await running.result
-      if (restoredAt === undefined || health.flippedAt === undefined || outcome.outputs.status !== 'rolled-back')
+      if (
+        restoredAt === undefined ||
+        health.flippedAt === undefined ||
+        outcome.outputs.status !== 'rolled-back'
+      )
         throw describeFailure('rollback', outcome)
       const flippedAt = health.flippedAt
       const requests = [...bench.api.requests]
@@ -404,21 +434,30 @@ export interface WatchResult {
 }
 
 /** A `kubernetes` check every 500 ms over a 2 s bake: the requests the watch makes, per evaluation. */
-export async function measureWatchRequests(options: { latencyMs: number; evaluations?: number }): Promise<WatchResult> {
+export async function measureWatchRequests(options: {
+  latencyMs: number
+  evaluations?: number
+}): Promise<WatchResult> {
   const bench = await setUp(options)
   try {
     bench.restore()
     bench.api.clearRequests()
-    const outcome = await startAction({ inputs: actionInputs(bench.api, watchPlan(options.evaluations ?? 4)) }).result
+    const outcome = await startAction({
+      inputs: actionInputs(bench.api, watchPlan(options.evaluations ?? 4))
+    }).result
     if (outcome.exitCode !== 0 || outcome.outputs.stage !== '50%') throw describeFailure('watch', outcome)
     const evaluations = ((outcome.report?.evaluations as unknown[] | undefined) ?? []).length
     const requests = [...bench.api.requests]
     const stageWrite = requests.findIndex(isWrite)
     let passRead = requests.length - 1
-    while (passRead > stageWrite && !(requests[passRead].verb === 'get' && requests[passRead].resource === 'virtualservices'))
+    while (
+      passRead > stageWrite &&
+      !(requests[passRead].verb === 'get' && requests[passRead].resource === 'virtualservices')
+    )
       passRead--
     const window = requests.slice(stageWrite + 1, passRead)
-    if (stageWrite < 0 || evaluations === 0) throw describeFailure('watch: no stage write or no evaluation', outcome)
+    if (stageWrite < 0 || evaluations === 0)
+      throw describeFailure('watch: no stage write or no evaluation', outcome)
     return {
       evaluations,
       requests: window.length,
@@ -460,7 +499,9 @@ export async function measureMemory(options: {
   const wrapper = path.join(bench.dir, 'node-wrapper.sh')
   const rssFile = path.join(bench.dir, 'rss')
   if (timeV) {
-    writeFileSync(wrapper, `#!/bin/sh\nexec /usr/bin/time -v -o "${rssFile}" "${options.node}" "$@"\n`, { mode: 0o755 })
+    writeFileSync(wrapper, `#!/bin/sh\nexec /usr/bin/time -v -o "${rssFile}" "${options.node}" "$@"\n`, {
+      mode: 0o755
+    })
   } else {
     const hook = path.join(bench.dir, 'rss-hook.mjs')
     writeFileSync(
@@ -494,7 +535,14 @@ export async function measureMemory(options: {
       const kubeconfig = path.join(bench.dir, 'kubeconfig')
       bench.api.writeKubeconfig(kubeconfig)
       for (let run = 0; run < options.runs; run++) {
-        const common = ['--kubeconfig', kubeconfig, '--cache-dir', mkdtempSync(path.join(bench.dir, 'c-')), '-n', 'default']
+        const common = [
+          '--kubeconfig',
+          kubeconfig,
+          '--cache-dir',
+          mkdtempSync(path.join(bench.dir, 'c-')),
+          '-n',
+          'default'
+        ]
         const timed = async (args: string[]) => {
           await execFileAsync('/usr/bin/time', ['-v', '-o', rssFile, options.kubectl!, ...common, ...args], {
             env: { ...process.env, HOME: bench.dir },
@@ -506,7 +554,9 @@ export async function measureMemory(options: {
         bench.restore()
         result.kubectlGetKiB.push(await timed(['get', 'virtualservice', 'reviews', '-o', 'json']))
         const patch = JSON.stringify({ metadata: { labels: { bench: String(run) } } })
-        result.kubectlPatchKiB.push(await timed(['patch', 'virtualservice', 'reviews', '--type', 'merge', '-p', patch]))
+        result.kubectlPatchKiB.push(
+          await timed(['patch', 'virtualservice', 'reviews', '--type', 'merge', '-p', patch])
+        )
       }
     }
     return result
@@ -521,7 +571,13 @@ export async function measureMemory(options: {
 export async function measureMwu(options: { runs: number; node: string }): Promise<MwuTimings> {
   const { stdout } = await execFileAsync(
     options.node,
-    ['--import', 'tsx', path.join(PROJECT_ROOT, 'bench', 'mwu.ts'), '--runs', String(Math.max(5, options.runs * 3))],
+    [
+      '--import',
+      'tsx',
+      path.join(PROJECT_ROOT, 'bench', 'mwu.ts'),
+      '--runs',
+      String(Math.max(5, options.runs * 3))
+    ],
     { cwd: PROJECT_ROOT, env: { ...process.env, NODE_OPTIONS: '' }, timeout: 120_000 }
   )
   return JSON.parse(stdout) as MwuTimings
@@ -532,7 +588,10 @@ export async function measureNodeStart(options: { runs: number; node: string }):
   const samples: number[] = []
   for (let run = 0; run < options.runs; run++) {
     const started = performance.now()
-    await execFileAsync(options.node, ['-e', '0'], { env: { ...process.env, NODE_OPTIONS: '' }, timeout: 30_000 })
+    await execFileAsync(options.node, ['-e', '0'], {
+      env: { ...process.env, NODE_OPTIONS: '' },
+      timeout: 30_000
+    })
     samples.push(performance.now() - started)
   }
   return samples
@@ -595,7 +654,9 @@ export async function bundleBreakdown(): Promise<BundleBreakdown> {
       if (seen.has(name)) continue
       seen.add(name)
       const size = module.size ?? 0
-      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(name)?.[1] ?? (name.includes('src/') ? '(this project: src/)' : '(other)')
+      const pkg =
+        /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(name)?.[1] ??
+        (name.includes('src/') ? '(this project: src/)' : '(other)')
       byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + size)
       if (/@kubernetes\/client-node\/dist\/gen\//.test(name)) clientNodeGeneratedBytes += size
       inputBytes += size
@@ -603,7 +664,12 @@ export async function bundleBreakdown(): Promise<BundleBreakdown> {
     const packages = [...byPackage.entries()]
       .sort((a, b) => b[1] - a[1])
       .map(([name, bytes]) => ({ name, bytes, share: Math.round((bytes / inputBytes) * 1000) / 1000 }))
-    return { inputBytes, packages, clientNodeGeneratedBytes, outputBytes: statSync(path.join(out, 'dist', 'index.js')).size }
+    return {
+      inputBytes,
+      packages,
+      clientNodeGeneratedBytes,
+      outputBytes: statSync(path.join(out, 'dist', 'index.js')).size
+    }
   } finally {
     rmSync(out, { recursive: true, force: true })
   }

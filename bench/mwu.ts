@@ -52,7 +52,8 @@ export function timeMwu(runs: number, samples = 10_000): MwuTimings {
   let started = performance.now()
   const first = evaluate(0)
   const firstMs = performance.now() - started
-  if (first.canarySamples !== samples || !Number.isFinite(first.u)) throw new Error('mann-whitney: no verdict')
+  if (first.canarySamples !== samples || !Number.isFinite(first.u))
+    throw new Error('mann-whitney: no verdict')
   const evaluationMs: number[] = []
   const testOnlyMs: number[] = []
   for (let i = 1; i <= runs; i++) {

@@ -49,9 +49,13 @@ export function findActionNode(log: (line: string) => void): NodeChoice {
 
 /** Debian's kubectl: `KUBECTL`, else the one `.ci/run` unpacks into .tools/; undefined when neither exists. */
 export function findKubectl(): { path: string; version: string } | undefined {
-  const candidate = process.env.KUBECTL || path.join(PROJECT_ROOT, '.tools', 'kubectl', 'usr', 'bin', 'kubectl')
+  const candidate =
+    process.env.KUBECTL || path.join(PROJECT_ROOT, '.tools', 'kubectl', 'usr', 'bin', 'kubectl')
   if (!existsSync(candidate)) return undefined
-  const out = execFileSync(candidate, ['version', '--client', '--short'], { encoding: 'utf8', timeout: 30_000 })
+  const out = execFileSync(candidate, ['version', '--client', '--short'], {
+    encoding: 'utf8',
+    timeout: 30_000
+  })
   return { path: candidate, version: out.replace(/^Client Version:\s*/, '').trim() }
 }
 

@@ -11,6 +11,8 @@ export interface DemoPlanOptions {
   canary: string
   /** Start the ladder with the test-user stage. */
   testUser: boolean
+  /** How long each stage is watched; default 3. */
+  bakeSeconds?: number
   /** Base URL of a Prometheus server; without one, the success rate is read over HTTP from the simulator. */
   prometheusUrl?: string
   simulatorUrl: string
@@ -50,7 +52,7 @@ export function demoPlan(options: DemoPlanOptions): Record<string, unknown> {
     ],
     analysis: {
       interval: '1s',
-      bake: '3s',
+      bake: `${options.bakeSeconds ?? 3}s`,
       failureLimit: 1,
       // A fresh canary has no samples until Prometheus has scraped it twice (about 2s at a 1s scrape
       // interval); with a 1s evaluation interval those first rounds are skipped instead of failing the stage.

@@ -284,7 +284,8 @@ export function compileRouteRules(
     routes,
     // Without a rule, Istio 0.2 balances over every pod of the service, whatever its version.
     fallback: deployedVersions.map(version => ({ version })),
-    fingerprint: fingerprintOf(ordered) + JSON.stringify(deployedVersions)
+    // Deployments matter only while no rule routes the service.
+    fingerprint: fingerprintOf(ordered) + (ordered.length === 0 ? JSON.stringify(deployedVersions) : '')
   }
 }
 
@@ -327,7 +328,10 @@ export function routeRequest(table: RoutingTable, request: SimRequest, random: (
     return target ? { route: route.name, target } : { route: route.name, failure: 'no destination' }
   }
   if (table.fallback.length > 0)
-    return { target: table.fallback[Math.min(table.fallback.length - 1, Math.floor(random() * table.fallback.length))] }
+    return {
+      target:
+        table.fallback[Math.min(table.fallback.length - 1, Math.floor(random() * table.fallback.length))]
+    }
   return { failure: 'no route' }
 }
 

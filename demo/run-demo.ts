@@ -13,7 +13,7 @@
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { stringify } from 'yaml'
+import { Document, isScalar, stringify, visit } from 'yaml'
 import { bookinfoObjects } from '../test/support/bookinfo.js'
 import { startFakeGitHub, type FakeGitHub } from '../test/support/github-api/fake-github.js'
 import { startKubeApi, type KubeApi, type KubeObject } from '../test/support/kube-api/index.js'
@@ -27,7 +27,12 @@ import {
 } from '../test/support/run-action.js'
 import { demoPlan, planYaml, type RouterKind } from './plans.js'
 import { formatSplit, type RoutingObjects } from './routing.js'
-import { startTrafficSimulator, type Segment, type Tally, type TrafficSimulator } from './traffic-simulator.js'
+import {
+  startTrafficSimulator,
+  type Segment,
+  type Tally,
+  type TrafficSimulator
+} from './traffic-simulator.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const CONFIG = 'config.istio.io/v1alpha2'
@@ -115,34 +120,45 @@ function counts(tallies: Record<string, Tally>): Record<string, number> {
   return Object.fromEntries(Object.entries(tallies).map(([label, tally]) => [label, tally.requests]))
 }
 
+/** The split the simulator observed, and the 5xx share of every version that answered any. */
 function describeSegment(segment: Segment | undefined): string {
   if (!segment) return 'no traffic observed'
-  return `users ${formatSplit(counts(segment.users))} · test-user ${formatSplit(counts(segment.testUser))}`
+  const split = `users ${formatSplit(counts(segment.users))} · test-user ${formatSplit(counts(segment.testUser))}`
+  const byVersion: Record<string, Tally> = {}
+  for (const [label, tally] of [...Object.entries(segment.users), ...Object.entries(segment.testUser)]) {
+    const total = (byVersion[label] ??= { requests: 0, errors: 0 })
+    total.requests += tally.requests
+    total.errors += tally.errors
+  }
+  const errors = Object.entries(byVersion)
+    .filter(([, tally]) => tally.errors > 0)
+    .map(([label, tally]) => `${label} ${((100 * tally.errors) / tally.requests).toFixed(1)}%`)
+  return errors.length > 0 ? `${split} · ${red(`5xx ${errors.join(' / ')}`)}` : split
 }
 
-/** The segment that saw the most traffic: the routing that was in effect for most of the run. */
-function busiest(segments: Segment[]): Segment | undefined {
-  const total = (segment: Segment) =>
-    [...Object.values(segment.users), ...Object.values(segment.testUser)].reduce(
-      (sum, tally) => sum + tally.requests,
-      0
-    )
-  return segments.reduce<Segment | undefined>(
-    (best, segment) => (!best || total(segment) > total(best) ? segment : best),
-    undefined
-  )
+/**
+ * The traffic of the routing a run left in effect (an advance) or was watching when it reverted (a rollback):
+ * the last segment whose routing differs from the one before the run; the last segment when nothing changed.
+ */
+function stageSegment(segments: Segment[]): Segment | undefined {
+  const before = segments[0]?.routing
+  return segments.filter(segment => segment.routing !== before).at(-1) ?? segments.at(-1)
 }
 
 interface EvaluationLike {
   check: string
+  kind: string
   value: number | null
   threshold: string
   verdict: 'pass' | 'fail' | 'nodata'
 }
 
-function formatNumber(value: number | null): string {
-  if (value === null) return '-'
-  return Number.isInteger(value) ? String(value) : value.toFixed(3)
+function formatValue(evaluation: EvaluationLike): string {
+  const { value, kind } = evaluation
+  if (value === null) return 'no value'
+  if (kind === 'kubernetes') return `${value} restarts`
+  if (kind === 'http') return `HTTP ${value}`
+  return Number.isInteger(value) && kind !== 'prometheus' ? String(value) : value.toFixed(3)
 }
 
 /** Per check: its last value (or the failing one), threshold and verdict, on one line. */
@@ -152,23 +168,32 @@ function describeChecks(report: Record<string, unknown> | undefined): string {
   const byCheck = new Map<string, EvaluationLike[]>()
   for (const evaluation of evaluations)
     byCheck.set(evaluation.check, [...(byCheck.get(evaluation.check) ?? []), evaluation])
-  return [...byCheck.entries()]
-    .map(([name, list]) => {
-      const shown = list.find(evaluation => evaluation.verdict === 'fail') ?? list.at(-1)!
-      const verdict =
-        shown.verdict === 'pass' ? green('ok') : shown.verdict === 'fail' ? red('FAIL') : yellow('no data')
-      const passed = list.filter(evaluation => evaluation.verdict === 'pass').length
-      return `${name} ${formatNumber(shown.value)} (${shown.threshold}) ${verdict} ${dim(`${passed}/${list.length}`)}`
-    })
-    .join(' · ')
+  const rounds = Math.max(...[...byCheck.values()].map(list => list.length))
+  const checks = [...byCheck.entries()].map(([name, list]) => {
+    const shown = list.find(evaluation => evaluation.verdict === 'fail') ?? list.at(-1)!
+    const verdict =
+      shown.verdict === 'pass' ? green('ok') : shown.verdict === 'fail' ? red('FAIL') : yellow('no data')
+    const threshold = shown.kind === 'prometheus' || shown.verdict === 'fail' ? ` (${shown.threshold})` : ''
+    const noData = list.filter(evaluation => evaluation.verdict === 'nodata').length
+    const note =
+      noData > 0 && shown.verdict !== 'nodata'
+        ? dim(` (${noData} round${noData > 1 ? 's' : ''} no data yet)`)
+        : ''
+    return `${name} ${formatValue(shown)}${threshold} ${verdict}${note}`
+  })
+  return `${dim(`${rounds} round${rounds > 1 ? 's' : ''}:`)} ${checks.join(' · ')}`
 }
 
 // ---------------------------------------------------------------------------------------------- cluster
 
 function cleanObject(object: KubeObject, withAnnotations: boolean): Record<string, unknown> {
-  const metadata: Record<string, unknown> = { name: object.metadata.name, namespace: object.metadata.namespace }
+  const metadata: Record<string, unknown> = {
+    name: object.metadata.name,
+    namespace: object.metadata.namespace
+  }
   const annotations = object.metadata.annotations as Record<string, string> | undefined
-  if (withAnnotations && annotations && Object.keys(annotations).length > 0) metadata.annotations = annotations
+  if (withAnnotations && annotations && Object.keys(annotations).length > 0)
+    metadata.annotations = annotations
   return { apiVersion: object.apiVersion, kind: object.kind, metadata, spec: object.spec }
 }
 
@@ -180,8 +205,24 @@ function routingObjects(api: KubeApi, router: RouterKind): KubeObject[] {
   ]
 }
 
+/** YAML with maps and lists of plain values on one line (`labels: { version: v2 }`), as a terminal shows best. */
+function compactYaml(value: unknown): string {
+  const document = new Document(value)
+  visit(document, {
+    Map(_, node) {
+      if (node.items.every(pair => isScalar(pair.value))) node.flow = true
+    },
+    Seq(_, node) {
+      if (node.items.every(item => isScalar(item))) node.flow = true
+    }
+  })
+  return document.toString({ lineWidth: 0 })
+}
+
 function routingYaml(objects: KubeObject[], withAnnotations: boolean): string {
-  return objects.map(object => stringify(cleanObject(object, withAnnotations), { lineWidth: 0 })).join('---\n')
+  return objects
+    .map(object => stringify(cleanObject(object, withAnnotations), { lineWidth: 0 }))
+    .join('---\n')
 }
 
 function reviewsDeployments(api: KubeApi): string[] {
@@ -267,7 +308,8 @@ function prepareOutput(output: string) {
     rmSync(path.join(output, entry), { recursive: true, force: true })
   for (const entry of ['pr-comment.md', 'job-summary.md', 'commit-statuses.json', 'routing-final.yaml'])
     rmSync(path.join(output, entry), { force: true })
-  for (const entry of ['reports', 'summaries', 'logs', 'routing', 'plans']) ensureDir(path.join(output, entry))
+  for (const entry of ['reports', 'summaries', 'logs', 'routing', 'plans'])
+    ensureDir(path.join(output, entry))
 }
 
 async function waitMs(ms: number, signal: AbortSignal): Promise<void> {
@@ -290,7 +332,9 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
   const router = options.router
   const entryFile = path.join(PROJECT_ROOT, options.entry === 'dist' ? 'dist/index.js' : 'src/index.ts')
   if (!existsSync(entryFile))
-    throw new DemoFailure(`${path.relative(PROJECT_ROOT, entryFile)} is missing: run \`npm run package\` first`)
+    throw new DemoFailure(
+      `${path.relative(PROJECT_ROOT, entryFile)} is missing: run \`npm run package\` first`
+    )
   prepareOutput(options.output)
   const rel = (file: string) => path.relative(process.cwd(), file) || '.'
 
@@ -353,7 +397,7 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
   await waitMs(800, signal)
   writeRouting('00-before')
   say(
-    `before: ${describeSegment(busiest(simulator.segmentsSince(before)))}` +
+    `before: ${describeSegment(simulator.segmentsSince(before).at(-1))}` +
       (router === 'RouteRule' ? dim('  (no RouteRule yet: Istio 0.2 balances over every version)') : '')
   )
 
@@ -363,7 +407,8 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
     const n = ++runNumber
     const mark = simulator.mark()
     const deploymentsBefore = reviewsDeployments(api)
-    const rulesBefore = router === 'RouteRule' ? routingObjects(api, router).map(rule => rule.metadata.name) : []
+    const rulesBefore =
+      router === 'RouteRule' ? routingObjects(api, router).map(rule => rule.metadata.name) : []
     const running = (stack.running = startAction({
       entry: options.entry,
       inputs: {
@@ -385,13 +430,19 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
     const timeout = setTimeout(() => running.child.kill('SIGKILL'), RUN_TIMEOUT_MS)
     const result = await running.result.finally(() => clearTimeout(timeout))
     stack.running = undefined
+    rmSync(result.files.dir, { recursive: true, force: true })
     if (signal.aborted) throw new DemoFailure('interrupted')
-    const segment = busiest(simulator.segmentsSince(mark).filter(s => s.startedAt < Date.now()))
+    const segment = stageSegment(simulator.segmentsSince(mark))
     const record: RunRecord = { n, revision: release.revision, result, segment }
     records.push(record)
 
     // Files: report, job summary, action log, routing after the run.
-    const stage = result.outputs.stage || 'none'
+    const stage =
+      result.outputs.stage ||
+      ((result.report?.ladder ?? []) as { name: string; state: string }[]).find(
+        e => e.state === 'rolled-back'
+      )?.name ||
+      'none'
     const slug = `${String(n).padStart(2, '0')}-${release.revision}-${stage.replace(/[^A-Za-z0-9-]+/g, '')}`
     if (result.report)
       writeFileSync(
@@ -401,15 +452,22 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
     writeFileSync(path.join(options.output, 'summaries', `${slug}.md`), result.summary)
     writeFileSync(path.join(options.output, 'logs', `${slug}.log`), result.stdout + result.stderr)
     writeRouting(slug)
-    rmSync(result.files.dir, { recursive: true, force: true })
 
     // Console: stage, observed split, checks, outcome.
     const status = result.outputs.status ?? `exit ${result.exitCode}`
-    const outcome =
-      status === 'rolled-back' ? red(bold('ROLLED BACK')) : status === 'completed' ? green(bold(status)) : green(status)
-    const index = result.outputs['stage-index'] ?? '?'
+    const paintStatus =
+      status === 'rolled-back'
+        ? (t: string) => red(bold(t))
+        : status === 'completed'
+          ? (t: string) => green(bold(t))
+          : green
+    const ladder = (result.report?.ladder ?? []) as { index: number; name: string; state: string }[]
+    const shown = ladder.find(entry => entry.state === 'rolled-back') ?? {
+      index: Number(result.outputs['stage-index'] ?? 0),
+      name: result.outputs.stage || '-'
+    }
     say(
-      `${bold(release.revision)} ${index}/${total} ${bold(stage.padEnd(9))} ${outcome.padEnd(color ? 20 : 11)} ` +
+      `${bold(release.revision)} ${shown.index}/${total} ${bold(shown.name.padEnd(9))} ${paintStatus(status.padEnd(11))} ` +
         `${describeSegment(segment)} ${dim(seconds(result.durationMs))}`
     )
     say(`     checks: ${describeChecks(result.report)}`)
@@ -421,16 +479,21 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
       const names = rules.map(rule => rule.metadata.name)
       const deleted = rulesBefore.filter(name => !names.includes(name)).map(name => `RouteRule ${name}`)
       for (const rule of rules) {
-        const text = stringify({ ...cleanObject(rule, false), metadata: { name: rule.metadata.name } })
+        const text = compactYaml({ ...cleanObject(rule, false), metadata: { name: rule.metadata.name } })
         say(dim(text.replace(/^/gm, '       ').trimEnd()))
         say(dim('       ---'))
       }
       if (deleted.length + removed.length > 0)
         say(`     deleted: ${[...deleted, ...removed.map(name => `Deployment ${name}`)].join(', ')}`)
-    } else if (removed.length > 0) say(`     deleted: ${removed.map(name => `Deployment ${name}`).join(', ')}`)
+    } else if (removed.length > 0)
+      say(`     deleted: ${removed.map(name => `Deployment ${name}`).join(', ')}`)
     if (result.exitCode !== 0 && status !== 'rolled-back') {
       const errors = result.annotations.filter(annotation => annotation.kind === 'error')
-      say(red(`     the action failed: ${errors.map(error => error.message).join('; ') || result.stderr.trim()}`))
+      say(
+        red(
+          `     the action failed: ${errors.map(error => error.message).join('; ') || result.stderr.trim()}`
+        )
+      )
     }
     return record
   }
@@ -441,6 +504,8 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
       stable,
       canary: revision,
       testUser,
+      // The faulty release is watched longer: its failure must be seen even if Prometheus is slow to scrape.
+      bakeSeconds: testUser ? 3 : 6,
       prometheusUrl,
       simulatorUrl: simulator.url
     })
@@ -448,7 +513,8 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
     return { revision, stable, plan }
   }
   const stageCount = (release: Release) => (release.plan.stages as unknown[]).length
-  const latestComment = () => github.comments.filter(comment => comment.issueNumber === PR_NUMBER).at(-1)?.body
+  const latestComment = () =>
+    github.comments.filter(comment => comment.issueNumber === PR_NUMBER).at(-1)?.body
 
   // Act 1: v2, one run per stage, each run like a workflow run a reviewer approved.
   say()
@@ -458,7 +524,9 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
   for (let i = 0; i < stageCount(v2) && !signal.aborted; i++) {
     const { result } = await runStage(v2, stageCount(v2))
     if (result.exitCode !== 0 || !['advanced', 'completed'].includes(result.outputs.status ?? ''))
-      throw new DemoFailure(`v2 stage ${i + 1} ended ${result.outputs.status ?? `with exit ${result.exitCode}`}`)
+      throw new DemoFailure(
+        `v2 stage ${i + 1} ended ${result.outputs.status ?? `with exit ${result.exitCode}`}`
+      )
     if (result.outputs.status === 'completed') {
       v2Done = true
       break
@@ -474,13 +542,17 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
   // Act 2: a faulty v3 (half its requests fail) goes straight to its first weighted stage and is caught there.
   say()
   const v3 = planFor('v3', 'v2', false)
-  say(bold(`release v3 (stable v2), faulty: 50% of its responses are 5xx; its plan starts at the first weighted stage`))
+  say(
+    bold(
+      `release v3 (stable v2), faulty: 50% of its responses are 5xx; its plan starts at the first weighted stage`
+    )
+  )
   const { result: v3Result } = await runStage(v3, stageCount(v3))
   if (v3Result.outputs.status !== 'rolled-back' || v3Result.exitCode === 0)
     throw new DemoFailure(`v3 was not rolled back: ${v3Result.outputs.status ?? `exit ${v3Result.exitCode}`}`)
   const restored = simulator.mark()
   await waitMs(600, signal)
-  const afterRollback = busiest(simulator.segmentsSince(restored))
+  const afterRollback = simulator.segmentsSince(restored).at(-1)
   say(`     after the rollback: ${describeSegment(afterRollback)}`)
   const split = configuredSplit(api, router)
   if (split.v2 !== 100 || (split.v3 ?? 0) !== 0)
@@ -488,7 +560,8 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
   const v3Traffic = afterRollback
     ? [afterRollback.users.v3?.requests ?? 0, afterRollback.testUser.v3?.requests ?? 0]
     : [1]
-  if (v3Traffic.some(requests => requests > 0)) throw new DemoFailure('v3 still receives traffic after the rollback')
+  if (v3Traffic.some(requests => requests > 0))
+    throw new DemoFailure('v3 still receives traffic after the rollback')
 
   // Files: the PR comment(s) and job summaries the action rendered, statuses, the final routing.
   const comments = github.comments.filter(comment => comment.issueNumber === PR_NUMBER)
@@ -500,8 +573,14 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
     path.join(options.output, 'job-summary.md'),
     records.map(record => record.result.summary.trim()).join('\n\n---\n\n') + '\n'
   )
-  writeFileSync(path.join(options.output, 'commit-statuses.json'), JSON.stringify(github.statuses, null, 2) + '\n')
-  writeFileSync(path.join(options.output, 'routing-final.yaml'), routingYaml(routingObjects(api, router), true))
+  writeFileSync(
+    path.join(options.output, 'commit-statuses.json'),
+    JSON.stringify(github.statuses, null, 2) + '\n'
+  )
+  writeFileSync(
+    path.join(options.output, 'routing-final.yaml'),
+    routingYaml(routingObjects(api, router), true)
+  )
   if (comments.length === 0) throw new DemoFailure('the action posted no PR comment')
 
   say()
@@ -511,7 +590,9 @@ async function runDemo(options: DemoOptions, stack: Stack, signal: AbortSignal):
       `v2 completed in ${v2Runs.length} runs; v3 rolled back at its first stage ` +
       `(${seconds(v3Result.durationMs)} run); ${comments.length} PR comment(s), ${github.statuses.length} commit statuses`
   )
-  say(`  output: ${rel(options.output)}/ (pr-comment.md, job-summary.md, reports/, routing/, routing-final.yaml)`)
+  say(
+    `  output: ${rel(options.output)}/ (pr-comment.md, job-summary.md, reports/, routing/, routing-final.yaml)`
+  )
   say(dim(`  demo took ${seconds(Date.now() - started)}`))
 }
 
@@ -556,7 +637,11 @@ async function main(): Promise<number> {
     await runDemo(options, stack, controller.signal)
   } catch (error) {
     if (!interrupted) {
-      say(red(`✘ the demo did not go as expected: ${error instanceof DemoFailure ? error.message : String(error)}`))
+      say(
+        red(
+          `✘ the demo did not go as expected: ${error instanceof DemoFailure ? error.message : String(error)}`
+        )
+      )
       if (!(error instanceof DemoFailure) && error instanceof Error && error.stack) say(dim(error.stack))
       code = 1
     }

@@ -224,7 +224,8 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     const min = Number(query.get('min') ?? '0.95')
     const tally = recent(healthWindowMs)[version]
     const window = `${healthWindowMs / 1000}s`
-    if (!tally || tally.requests === 0) return text(response, 200, `${version}: no traffic in the last ${window}\n`)
+    if (!tally || tally.requests === 0)
+      return text(response, 200, `${version}: no traffic in the last ${window}\n`)
     const rate = 1 - tally.errors / tally.requests
     const line = `${version}: success rate ${rate.toFixed(3)} over ${tally.requests} requests in the last ${window}\n`
     return text(response, rate >= min ? 200 : 503, line)

@@ -240,7 +240,9 @@ function routingProblems(api: KubeApi, t: Transition, tpl: Template, anyStage = 
     // A write whose outcome the client cannot know (timeout, dropped connection) may leave a multi-object
     // write unfinished; that is consistent only when the state records the unfinished write.
     if (!(state?.previous && state.phase === 'watching'))
-      problems.push(`routing is none of ${tpl.checkpoints.map(c => c.label).join('/')}: ${JSON.stringify(specs)}`)
+      problems.push(
+        `routing is none of ${tpl.checkpoints.map(c => c.label).join('/')}: ${JSON.stringify(specs)}`
+      )
   } else if (state && checkpoint.label !== 'before' && !state.previous) {
     const expected = checkpoint.label === 'after' ? tpl.after.state : undefined
     if (expected && (state.stageIndex !== expected.stageIndex || state.phase !== expected.phase))
@@ -266,7 +268,9 @@ function transient(kind: Kind): boolean {
 
 async function faultCase(t: Transition, tpl: Template, index: number, kind: Kind): Promise<string[]> {
   const step = tpl.steps[index]
-  const nth = tpl.steps.slice(0, index + 1).filter(s => s.method === step.method && s.path === step.path).length
+  const nth = tpl.steps
+    .slice(0, index + 1)
+    .filter(s => s.method === step.method && s.path === step.path).length
   const at = `#${index + 1} ${step.method} ${step.path} (${kind})`
   const api = await newApi()
   try {

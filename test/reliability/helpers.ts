@@ -52,7 +52,9 @@ export function drift(api: KubeApi, router: RouterKind): string[] {
 export function unknownSubsets(api: KubeApi): string[] {
   const vs = api.get(NETWORKING, 'VirtualService', 'default', 'reviews')
   const dr = api.get(NETWORKING, 'DestinationRule', 'default', 'reviews')
-  const defined = new Set(((dr?.spec?.subsets as { name: string }[]) ?? []).map(s => s.name))
+  const defined = new Set(
+    ((dr?.spec as { subsets?: { name: string }[] } | undefined)?.subsets ?? []).map(s => s.name)
+  )
   const http = ((vs?.spec as { http?: { route?: { destination: { host: string; subset?: string } }[] }[] })
     ?.http ?? []) as { route?: { destination: { host: string; subset?: string } }[] }[]
   return http

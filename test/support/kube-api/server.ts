@@ -876,6 +876,8 @@ export class KubeApiServer {
       'Transfer-Encoding': 'chunked',
       'Cache-Control': 'no-cache, private'
     })
+    // clients (client-go) wait for the headers before they consider the watch established
+    res.flushHeaders()
     const w: Watcher = { r, ns, version, labels, fields, res }
     const since = query.resourceVersion
     const matches = (o: Obj) =>

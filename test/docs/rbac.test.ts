@@ -1,0 +1,206 @@
+/**
+ * examples/rbac.yaml grants what the action needs and no more: every request a full release makes (both
+ * routers, a rollback, a dry run, status) is allowed by it, and every verb it grants is used.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { parseAllDocuments } from 'yaml'
+import { bookinfoObjects, SEED_PLAN, VS_PLAN } from '../support/bookinfo.js'
+import { startKubeApi, type KubeApi, type RecordedRequest } from '../support/kube-api/index.js'
+import { PROJECT_ROOT, runAction } from '../support/run-action.js'
+
+interface PolicyRule {
+  apiGroups: string[]
+  resources: string[]
+  verbs: string[]
+  resourceNames?: string[]
+}
+
+interface RbacObject {
+  kind: string
+  metadata: { name: string; namespace?: string }
+  rules?: PolicyRule[]
+  roleRef?: { kind: string; name: string }
+  subjects?: { kind: string; name: string; namespace?: string }[]
+}
+
+const RBAC_FILE = path.join(PROJECT_ROOT, 'examples', 'rbac.yaml')
+
+function readRbac(): RbacObject[] {
+  return parseAllDocuments(readFileSync(RBAC_FILE, 'utf8')).map(document => {
+    expect(document.errors).toEqual([])
+    return document.toJS() as RbacObject
+  })
+}
+
+/** `verb group/resource[/name]` of a request, the way RBAC sees it. */
+function describe_(request: Pick<RecordedRequest, 'verb' | 'group' | 'resource' | 'name'>): string {
+  return `${request.verb} ${request.group || 'core'}/${request.resource}${request.name ? `/${request.name}` : ''}`
+}
+
+function allows(rule: PolicyRule, request: RecordedRequest): boolean {
+  return (
+    rule.apiGroups.includes(request.group ?? '') &&
+    rule.resources.includes(request.resource ?? '') &&
+    rule.verbs.includes(request.verb) &&
+    // resourceNames cannot restrict list or create: RBAC matches them by name only for named requests.
+    (rule.resourceNames === undefined || rule.resourceNames.includes(request.name ?? ''))
+  )
+}
+
+function plan(base: string, analysis: string): string {
+  return base.replace(/analysis:\n(?: {2}.*\n?)*/, analysis)
+}
+
+/** VS_PLAN with a kubernetes check, so the watch reads the canary's pods. */
+const VS_PLAN_WITH_POD_CHECK = plan(
+  VS_PLAN,
+  `analysis:
+  bake: 0s
+  checks:
+    - name: canary-pods
+      kubernetes: { maxRestarts: 0 }
+`
+)
+
+describe('examples/rbac.yaml', () => {
+  const objects = readRbac()
+  const byKind = (kind: string) => objects.filter(object => object.kind === kind)
+  const roleRules = byKind('Role').flatMap(role => role.rules ?? [])
+  const clusterRules = byKind('ClusterRole').flatMap(role => role.rules ?? [])
+
+  it('is a ServiceAccount bound to a Role in its namespace, plus a ClusterRole for that namespace only', () => {
+    expect(objects.map(object => object.kind)).toEqual([
+      'ServiceAccount',
+      'Role',
+      'RoleBinding',
+      'ClusterRole',
+      'ClusterRoleBinding'
+    ])
+    const [account] = byKind('ServiceAccount')
+    const subject = {
+      kind: 'ServiceAccount',
+      name: account.metadata.name,
+      namespace: account.metadata.namespace
+    }
+    const [role] = byKind('Role')
+    const [binding] = byKind('RoleBinding')
+    expect(binding.metadata.namespace).toBe(role.metadata.namespace)
+    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: role.metadata.name })
+    expect(binding.subjects).toEqual([subject])
+    const [clusterRole] = byKind('ClusterRole')
+    const [clusterBinding] = byKind('ClusterRoleBinding')
+    expect(clusterBinding.roleRef).toMatchObject({ kind: 'ClusterRole', name: clusterRole.metadata.name })
+    expect(clusterBinding.subjects).toEqual([subject])
+    // The cluster-wide part is only `get` on the one namespace, by name.
+    expect(clusterRules).toEqual([
+      { apiGroups: [''], resources: ['namespaces'], resourceNames: [role.metadata.namespace], verbs: ['get'] }
+    ])
+  })
+
+  it('grants no wildcard and nothing on secrets', () => {
+    for (const rule of [...roleRules, ...clusterRules]) {
+      expect([...rule.apiGroups, ...rule.resources, ...rule.verbs]).not.toContain('*')
+      expect(rule.resources).not.toContain('secrets')
+    }
+  })
+
+  describe('allows every request of a full release, and grants nothing unused', () => {
+    let vsApi: KubeApi
+    let rrApi: KubeApi
+    const requests: RecordedRequest[] = []
+    /** Each case spawns the action several times. */
+    const SLOW = 240_000
+
+    const run = (api: KubeApi, planText: string, inputs: Record<string, string> = {}) =>
+      runAction({ inputs: { plan: planText, kubeconfig: api.kubeconfig(), report: 'none', ...inputs } })
+
+    beforeAll(async () => {
+      vsApi = await startKubeApi()
+      rrApi = await startKubeApi()
+    })
+    afterAll(async () => {
+      await vsApi?.close()
+      await rrApi?.close()
+    })
+
+    it(
+      'VirtualService: a dry run, then the ladder through finalize, then status',
+      async () => {
+        vsApi.seed(bookinfoObjects())
+        const dry = await run(vsApi, VS_PLAN, { 'dry-run': 'true' })
+        expect(dry.outputs.status).toBe('planned')
+        const statuses: string[] = []
+        for (let stage = 1; stage <= 5; stage++) statuses.push((await run(vsApi, VS_PLAN)).outputs.status)
+        expect(statuses).toEqual(['advanced', 'advanced', 'advanced', 'advanced', 'completed'])
+        expect((await run(vsApi, VS_PLAN, { command: 'status' })).outputs.status).toBe('completed')
+        expect(vsApi.get('apps/v1', 'Deployment', 'default', 'reviews-v1')).toBeUndefined()
+        requests.push(...vsApi.requests)
+      },
+      SLOW
+    )
+
+    it(
+      'VirtualService: a manual rollback, then a failing check that rolls back by itself',
+      async () => {
+        vsApi.clearRequests()
+        vsApi.seed(bookinfoObjects())
+        const first = await run(vsApi, VS_PLAN_WITH_POD_CHECK, { revision: 'v2-a' })
+        expect(first.outputs.status).toBe('advanced')
+        const manual = await run(vsApi, VS_PLAN_WITH_POD_CHECK, { command: 'rollback', revision: 'v2-a' })
+        expect(manual.outputs.status).toBe('rolled-back')
+
+        vsApi.setDeploymentHealth('default', 'reviews-v2', { restarts: 3 })
+        const failing = await run(vsApi, VS_PLAN_WITH_POD_CHECK, { revision: 'v2-b' })
+        expect(failing.outputs.status).toBe('rolled-back')
+        expect(failing.exitCode).not.toBe(0)
+        requests.push(...vsApi.requests)
+      },
+      SLOW
+    )
+
+    it(
+      'RouteRule: the Istio 0.2 ladder through finalize',
+      async () => {
+        rrApi.seed(bookinfoObjects({ router: 'RouteRule' }))
+        const statuses: string[] = []
+        for (let stage = 1; stage <= 4; stage++) statuses.push((await run(rrApi, SEED_PLAN)).outputs.status)
+        expect(statuses).toEqual(['advanced', 'advanced', 'advanced', 'completed'])
+        expect(
+          rrApi.list('config.istio.io/v1alpha2', 'RouteRule', 'default').map(r => r.metadata.name)
+        ).toEqual(['reviews-default'])
+        requests.push(...rrApi.requests)
+      },
+      SLOW
+    )
+
+    it('every recorded request is allowed', () => {
+      const api = requests.filter(request => request.verb !== 'discovery')
+      expect(api.length).toBeGreaterThan(0)
+      const denied = api
+        .filter(request => {
+          const rules = request.namespace === undefined ? clusterRules : roleRules
+          return !rules.some(rule => allows(rule, request))
+        })
+        .map(describe_)
+      expect([...new Set(denied)]).toEqual([])
+    })
+
+    it('every granted verb was used', () => {
+      const used = new Set(
+        requests.map(request => `${request.verb} ${request.group ?? ''}/${request.resource}`)
+      )
+      const unused = [...roleRules, ...clusterRules].flatMap(rule =>
+        rule.apiGroups.flatMap(group =>
+          rule.resources.flatMap(resource =>
+            rule.verbs
+              .filter(verb => !used.has(`${verb} ${group}/${resource}`))
+              .map(verb => `${verb} ${group}/${resource}`)
+          )
+        )
+      )
+      expect(unused).toEqual([])
+    })
+  })
+})
