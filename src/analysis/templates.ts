@@ -31,14 +31,18 @@ export function rateWindowMs(intervalMs: number): number {
   return Math.max(intervalMs, 60_000)
 }
 
-/** Istio telemetry v2 (1.5+): the server-side proxy reports, labels name service, namespace and version. */
+/**
+ * Istio telemetry v2 (1.5+): the server-side proxy reports, labels name service, namespace and version.
+ * The success count falls back to 0 (`or on() vector(0)`) so a canary failing every request reads 0, not "no
+ * data"; with no requests at all the denominator is empty and the result is still "no data".
+ */
 function telemetryV2(template: PrometheusTemplate, window: string): string {
   const scope =
     'reporter="destination",destination_service_namespace="$namespace",' +
     'destination_service_name="$service",destination_version="$canary"'
   if (template === 'success-rate') {
     return (
-      `sum(rate(istio_requests_total{${scope},response_code!~"5.."}[${window}]))` +
+      `(sum(rate(istio_requests_total{${scope},response_code!~"5.."}[${window}])) or on() vector(0))` +
       ` / sum(rate(istio_requests_total{${scope}}[${window}]))`
     )
   }
@@ -50,7 +54,7 @@ function mixer(template: PrometheusTemplate, window: string): string {
   const scope = 'destination_service="$service.$namespace.svc.cluster.local",destination_version="$canary"'
   if (template === 'success-rate') {
     return (
-      `sum(rate(istio_request_count{${scope},response_code!~"5.."}[${window}]))` +
+      `(sum(rate(istio_request_count{${scope},response_code!~"5.."}[${window}])) or on() vector(0))` +
       ` / sum(rate(istio_request_count{${scope}}[${window}]))`
     )
   }

@@ -624,7 +624,8 @@ export class Release {
       evaluations: this.evaluations,
       ...(shown?.phase === 'rolled-back' && shown.rollback ? { rollback: shown.rollback } : {}),
       history: shown?.history ?? [],
-      ...(nextStage ? { approval: { nextStage: nextStage.name } } : {}),
+      // After a rollback the same revision is refused: there is no next stage to approve.
+      ...(nextStage && shown?.phase !== 'rolled-back' ? { approval: { nextStage: nextStage.name } } : {}),
       warnings: this.warnings,
       run: this.ctx.run,
       timings: {

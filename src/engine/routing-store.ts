@@ -35,6 +35,19 @@ export interface WriteRequest {
   retry?: boolean
 }
 
+/** An object one write call changed: as it was read, and as the apiserver returned it (undefined: absent). */
+interface Written {
+  name: string
+  before?: KubeObject
+  after?: KubeObject
+}
+
+function withoutServerFields(object: KubeObject): KubeObject {
+  const { resourceVersion, uid, creationTimestamp, generation, managedFields, ...metadata } = object.metadata
+  void [resourceVersion, uid, creationTimestamp, generation, managedFields]
+  return { ...object, metadata }
+}
+
 export class RoutingStore {
   constructor(
     private readonly kube: KubeClient,
@@ -72,24 +85,30 @@ export class RoutingStore {
     const changes: Change[] = []
     const options = { dryRun: request.dryRun, retry: request.retry }
     const names = [primary, ...Object.keys(request.desired).filter(name => name !== primary)]
+    const written: Written[] = []
     for (const name of names) {
       const current = objects[name]
       const desired = request.desired[name] ?? null
       const before = (current?.spec as JsonObject | undefined) ?? null
       const isPrimary = name === primary
       if (!isPrimary && jsonEqual(before, desired)) continue
-      if (desired === null) {
-        if (!current) continue
-        await this.guard(name, () => this.kube.deleteCustom(this.router.resource, current, options))
-        objects[name] = undefined
-      } else {
-        const object = this.buildObject(name, current, desired, isPrimary ? request : undefined)
-        objects[name] = await this.guard(name, () =>
-          current
-            ? this.kube.replaceCustom(this.router.resource, object, options)
-            : this.kube.createCustom(this.router.resource, object, options)
-        )
+      try {
+        if (desired === null) {
+          if (!current) continue
+          await this.guard(name, () => this.kube.deleteCustom(this.router.resource, current, options))
+          objects[name] = undefined
+        } else {
+          const object = this.buildObject(name, current, desired, isPrimary ? request : undefined)
+          objects[name] = await this.guard(name, () =>
+            current
+              ? this.kube.replaceCustom(this.router.resource, object, options)
+              : this.kube.createCustom(this.router.resource, object, options)
+          )
+        }
+      } catch (error) {
+        throw await this.undoAfter(error, written, request)
       }
+      if (!request.dryRun) written.push({ name, before: current, after: objects[name] })
       if (!jsonEqual(before, desired)) {
         changes.push({
           object: this.label(name),
@@ -103,6 +122,43 @@ export class RoutingStore {
       snapshot: { objects, specs, state: request.state, target: request.target ?? snapshot.target },
       changes
     }
+  }
+
+  /**
+   * A write of several objects stopped half-way on a definite refusal (an HTTP answer): put back the objects
+   * this call already wrote, newest first, so the routing (and the state on the primary) is again the stage it
+   * was. Not for a rollback, whose partial progress towards stable is better than none, and not when the answer
+   * was lost (timeout, dropped connection): that write may have landed, and the state on the primary already
+   * records the unfinished write, which the next run converges. Returns the error to throw.
+   */
+  private async undoAfter(error: unknown, written: Written[], request: WriteRequest): Promise<unknown> {
+    const definite = error instanceof KubeError && error.status > 0
+    if (!definite || written.length === 0 || request.dryRun || request.state.phase === 'rolled-back') {
+      return error
+    }
+    const options = { dryRun: false, retry: true }
+    const type = this.router.resource
+    try {
+      for (const { before, after } of [...written].reverse()) {
+        if (!before && after) await this.kube.deleteCustom(type, after, options)
+        else if (before && after) {
+          const bare = withoutServerFields(before)
+          const restored = {
+            ...bare,
+            metadata: { ...bare.metadata, resourceVersion: after.metadata.resourceVersion }
+          }
+          await this.kube.replaceCustom(type, restored, options)
+        } else if (before) await this.kube.createCustom(type, withoutServerFields(before), options)
+      }
+    } catch {
+      return error
+    }
+    return new KubeError(
+      `${error.message}; the ${written.length} object(s) this run had already written were restored, so the routing is unchanged`,
+      error.status,
+      error.reason,
+      error.retryAfterMs
+    )
   }
 
   private buildObject(

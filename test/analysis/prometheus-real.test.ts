@@ -29,6 +29,8 @@ beforeAll(async () => {
   exporter.setVersion('v2', healthy)
   // A canary that fails from the start: its rate windows never mix healthy and failing traffic.
   exporter.setVersion('v3', failing)
+  // A canary that answers nothing but errors: its success rate must read 0, not "no data".
+  exporter.setVersion('v4', { ...failing, errorRatio: 1 })
   prometheus = await startPrometheus({ targets: [exporter.url] })
   startedAt = new Date()
 }, 40_000)
@@ -91,6 +93,15 @@ const near = (expected: number, tolerance: number) => (evaluation: Evaluation) =
 
 // The tests run in order: the canary v2 is healthy first, then starts failing.
 describe('checks against a real Prometheus', () => {
+  it.each(routers)(
+    '%s success rate of a canary failing every request is 0',
+    async router => {
+      const rate = await evaluateUntil(successRate(), environment(router, 'v4'), e => e.value !== null)
+      expect(rate).toMatchObject({ verdict: 'fail', value: 0 })
+    },
+    30_000
+  )
+
   it.each(routers)(
     '%s templates measure a healthy canary',
     async router => {

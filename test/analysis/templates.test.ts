@@ -55,8 +55,8 @@ describe('templateQuery', () => {
 
   it('builds the telemetry v2 success rate of the canary', () => {
     expect(renderQuery(templateQuery('success-rate', 'VirtualService', 30_000), vars)).toBe(
-      'sum(rate(istio_requests_total{reporter="destination",destination_service_namespace="bookinfo",' +
-        'destination_service_name="reviews",destination_version="v2",response_code!~"5.."}[1m]))' +
+      '(sum(rate(istio_requests_total{reporter="destination",destination_service_namespace="bookinfo",' +
+        'destination_service_name="reviews",destination_version="v2",response_code!~"5.."}[1m])) or on() vector(0))' +
         ' / sum(rate(istio_requests_total{reporter="destination",destination_service_namespace="bookinfo",' +
         'destination_service_name="reviews",destination_version="v2"}[1m]))'
     )
@@ -73,7 +73,7 @@ describe('templateQuery', () => {
   it('builds the Mixer-era queries for RouteRule, with latency converted to milliseconds', () => {
     const scope = 'destination_service="reviews.bookinfo.svc.cluster.local",destination_version="v2"'
     expect(renderQuery(templateQuery('success-rate', 'RouteRule', 30_000), vars)).toBe(
-      `sum(rate(istio_request_count{${scope},response_code!~"5.."}[1m]))` +
+      `(sum(rate(istio_request_count{${scope},response_code!~"5.."}[1m])) or on() vector(0))` +
         ` / sum(rate(istio_request_count{${scope}}[1m]))`
     )
     expect(renderQuery(templateQuery('latency-p99', 'RouteRule', 30_000), vars)).toBe(
