@@ -7,7 +7,15 @@ import { apiError, raw } from './helpers.js'
 const V1 = 'networking.istio.io/v1'
 const ROUTE_V1 = [{ destination: { host: 'reviews', subset: 'v1' } }]
 
-function virtualService(name = 'reviews', spec: Record<string, unknown> = { hosts: ['reviews'], http: [{ route: ROUTE_V1 }] }) {
+function virtualService(
+  name = 'reviews',
+  spec: Record<string, unknown> = { hosts: ['reviews'], http: [{ route: ROUTE_V1 }] }
+): {
+  apiVersion: string
+  kind: string
+  metadata: k8s.V1ObjectMeta & { name: string; namespace: string }
+  spec: Record<string, unknown>
+} {
   return { apiVersion: V1, kind: 'VirtualService', metadata: { name, namespace: 'default' }, spec }
 }
 
@@ -46,10 +54,16 @@ describe('VirtualService through KubernetesObjectApi', () => {
     const rv1 = Number(created.metadata?.resourceVersion)
 
     // one storage: the object created at v1 is read at v1alpha3 and v1beta1 with the apiVersion rewritten
-    const old = await objects.read({ apiVersion: 'networking.istio.io/v1alpha3', kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default' } })
+    const old = await objects.read({
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'VirtualService',
+      metadata: { name: 'reviews', namespace: 'default' }
+    })
     expect(old.apiVersion).toBe('networking.istio.io/v1alpha3')
     expect((old as KubeObject).spec).toEqual(virtualService().spec)
-    expect(api.get('networking.istio.io/v1beta1', 'VirtualService', 'default', 'reviews')?.apiVersion).toBe('networking.istio.io/v1beta1')
+    expect(api.get('networking.istio.io/v1beta1', 'VirtualService', 'default', 'reviews')?.apiVersion).toBe(
+      'networking.istio.io/v1beta1'
+    )
 
     const current = (await objects.read(virtualService())) as KubeObject
     const replaced = (await objects.replace({
@@ -62,7 +76,11 @@ describe('VirtualService through KubernetesObjectApi', () => {
 
     // metadata-only change: resourceVersion moves, generation does not
     const annotated = (await objects.patch(
-      { apiVersion: V1, kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default', annotations: { team: 'books' } } },
+      {
+        apiVersion: V1,
+        kind: 'VirtualService',
+        metadata: { name: 'reviews', namespace: 'default', annotations: { team: 'books' } }
+      },
       undefined,
       undefined,
       undefined,
@@ -71,7 +89,9 @@ describe('VirtualService through KubernetesObjectApi', () => {
     )) as KubeObject
     expect(annotated.metadata.annotations).toEqual({ team: 'books' })
     expect(annotated.metadata.generation).toBe(2)
-    expect(Number(annotated.metadata.resourceVersion)).toBeGreaterThan(Number(replaced.metadata.resourceVersion))
+    expect(Number(annotated.metadata.resourceVersion)).toBeGreaterThan(
+      Number(replaced.metadata.resourceVersion)
+    )
 
     // RFC 6902 (CustomObjectsApi sends application/json-patch+json), with a passing `test`
     const custom = kc.makeApiClient(k8s.CustomObjectsApi)
@@ -84,7 +104,11 @@ describe('VirtualService through KubernetesObjectApi', () => {
       body: [
         { op: 'test', path: '/spec/http/0/route/0/destination/subset', value: 'v2' },
         { op: 'add', path: '/spec/http/0/route/0/weight', value: 90 },
-        { op: 'add', path: '/spec/http/0/route/-', value: { destination: { host: 'reviews', subset: 'v3' }, weight: 10 } }
+        {
+          op: 'add',
+          path: '/spec/http/0/route/-',
+          value: { destination: { host: 'reviews', subset: 'v3' }, weight: 10 }
+        }
       ]
     })) as KubeObject
     expect((jsonPatched.spec as { http: { route: unknown[] }[] }).http[0].route).toEqual([
@@ -113,7 +137,11 @@ describe('VirtualService through KubernetesObjectApi', () => {
     expect(api.get(V1, 'VirtualService', 'default', 'reviews')?.spec).toMatchObject({ hosts: ['reviews'] })
 
     const deleted = await objects.delete(virtualService())
-    expect(deleted).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 'reviews', group: 'networking.istio.io', kind: 'virtualservices' } })
+    expect(deleted).toMatchObject({
+      kind: 'Status',
+      status: 'Success',
+      details: { name: 'reviews', group: 'networking.istio.io', kind: 'virtualservices' }
+    })
     expect(api.get(V1, 'VirtualService', 'default', 'reviews')).toBeUndefined()
     const gone = await apiError(() => objects.read(virtualService()))
     expect(gone.code).toBe(404)
@@ -133,7 +161,11 @@ describe('VirtualService through KubernetesObjectApi', () => {
   it('answers a replace with a stale resourceVersion with 409 Conflict, worded like the apiserver', async () => {
     await objects.create(virtualService())
     const read = (await objects.read(virtualService())) as KubeObject
-    api.put({ ...(read as KubeObject), metadata: { ...read.metadata }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v9' } }] }] } })
+    api.put({
+      ...(read as KubeObject),
+      metadata: { ...read.metadata },
+      spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v9' } }] }] }
+    })
     const err = await apiError(() => objects.replace(read))
     expect(err.code).toBe(409)
     expect(err.body).toMatchObject({
@@ -148,7 +180,15 @@ describe('VirtualService through KubernetesObjectApi', () => {
     // a patch carrying the stale resourceVersion conflicts too
     const patchErr = await apiError(() =>
       objects.patch(
-        { apiVersion: V1, kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default', resourceVersion: read.metadata.resourceVersion as string } },
+        {
+          apiVersion: V1,
+          kind: 'VirtualService',
+          metadata: {
+            name: 'reviews',
+            namespace: 'default',
+            resourceVersion: read.metadata.resourceVersion as string
+          }
+        },
         undefined,
         undefined,
         undefined,
@@ -168,7 +208,12 @@ describe('VirtualService through KubernetesObjectApi', () => {
     expect(err.body.message).toBe(
       'VirtualService.networking.istio.io "reviews" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update'
     )
-    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'default' }, data: { a: '1' } }
+    const cm = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c', namespace: 'default' },
+      data: { a: '1' }
+    }
     await objects.create(cm)
     const replaced = (await objects.replace({ ...cm, data: { a: '2' } })) as KubeObject
     expect(replaced.data).toEqual({ a: '2' })
@@ -191,30 +236,47 @@ describe('VirtualService through KubernetesObjectApi', () => {
       metadata: { name: 'web', namespace: 'default' },
       spec: { template: { spec: { containers: [{ name: 'sidecar', image: 'example/sidecar:1' }] } } }
     })) as KubeObject
-    const containers = ((patched.spec as Record<string, unknown>).template as { spec: { containers: { name: string }[] } }).spec.containers
+    const containers = (
+      (patched.spec as Record<string, unknown>).template as { spec: { containers: { name: string }[] } }
+    ).spec.containers
     // strategic merge: containers merge by name instead of being replaced
     expect(containers.map(c => c.name)).toEqual(['app', 'sidecar'])
   })
 
   it('persists nothing on dryRun=All, while validating and answering as if it had', async () => {
     const before = api.list(V1, 'VirtualService', 'default').length
-    const dry = (await objects.create(virtualService('dry'), undefined, 'All')) as KubeObject
+    const dry = (await objects.create(virtualService('dry'), undefined, 'All')) as unknown as KubeObject
     expect(dry.metadata.name).toBe('dry')
     expect(api.get(V1, 'VirtualService', 'default', 'dry')).toBeUndefined()
     expect(api.list(V1, 'VirtualService', 'default')).toHaveLength(before)
 
     const bad = await apiError(() =>
-      objects.create(virtualService('dry', { hosts: ['r'], http: [{ route: [{ destination: { host: 'r' }, weight: 'heavy' }] }] }), undefined, 'All')
+      objects.create(
+        virtualService('dry', {
+          hosts: ['r'],
+          http: [{ route: [{ destination: { host: 'r' }, weight: 'heavy' }] }]
+        }),
+        undefined,
+        'All'
+      )
     )
     expect(bad.code).toBe(422)
 
     await objects.create(virtualService())
     const stored = api.get(V1, 'VirtualService', 'default', 'reviews')!
     const current = (await objects.read(virtualService())) as KubeObject
-    const dryReplace = (await objects.replace({ ...current, spec: { hosts: ['changed'], http: [{ route: ROUTE_V1 }] } }, undefined, 'All')) as KubeObject
+    const dryReplace = (await objects.replace(
+      { ...current, spec: { hosts: ['changed'], http: [{ route: ROUTE_V1 }] } },
+      undefined,
+      'All'
+    )) as KubeObject
     expect(dryReplace.spec).toMatchObject({ hosts: ['changed'] })
     await objects.patch(
-      { apiVersion: V1, kind: 'VirtualService', metadata: { name: 'reviews', namespace: 'default', labels: { a: 'b' } } },
+      {
+        apiVersion: V1,
+        kind: 'VirtualService',
+        metadata: { name: 'reviews', namespace: 'default', labels: { a: 'b' } }
+      },
       undefined,
       'All',
       undefined,
@@ -234,7 +296,12 @@ describe('VirtualService through KubernetesObjectApi', () => {
 describe('admission', () => {
   it('validates custom resources against the CRD schema: 422 naming the field', async () => {
     const err = await apiError(() =>
-      objects.create(virtualService('bad', { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews' }, weight: '100' }] }] }))
+      objects.create(
+        virtualService('bad', {
+          hosts: ['reviews'],
+          http: [{ route: [{ destination: { host: 'reviews' }, weight: '100' }] }]
+        })
+      )
     )
     expect(err.code).toBe(422)
     expect(err.body.reason).toBe('Invalid')
@@ -345,13 +412,31 @@ describe('admission', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ route: [{ labels: { version: 'v1' } }] }, 'route rule must have a destination service'],
       [{ destination: {}, route: [{ labels: { version: 'v1' } }] }, 'destination.name'],
-      [{ destination: { name: 'reviews' }, route: [{ labels: { version: 'v1' }, weight: 150 }] }, 'percentage 150 is not in range 0..100'],
       [
-        { destination: { name: 'reviews' }, route: [{ labels: { version: 'v1' }, weight: 50 }, { labels: { version: 'v2' }, weight: 40 }] },
+        { destination: { name: 'reviews' }, route: [{ labels: { version: 'v1' }, weight: 150 }] },
+        'percentage 150 is not in range 0..100'
+      ],
+      [
+        {
+          destination: { name: 'reviews' },
+          route: [
+            { labels: { version: 'v1' }, weight: 50 },
+            { labels: { version: 'v2' }, weight: 40 }
+          ]
+        },
         'route weights total 90 (must total 100)'
       ],
-      [{ destination: { name: 'reviews' }, match: { request: { headers: { Cookie: { exact: 'a' } } } } }, 'header name "Cookie" invalid: must be in lower case'],
-      [{ destination: { name: 'reviews' }, match: { request: { headers: { cookie: { exact: 'a', prefix: 'b' } } } } }, 'exactly one of exact, prefix or regex'],
+      [
+        { destination: { name: 'reviews' }, match: { request: { headers: { Cookie: { exact: 'a' } } } } },
+        'header name "Cookie" invalid: must be in lower case'
+      ],
+      [
+        {
+          destination: { name: 'reviews' },
+          match: { request: { headers: { cookie: { exact: 'a', prefix: 'b' } } } }
+        },
+        'exactly one of exact, prefix or regex'
+      ],
       [{ destination: { name: 'reviews' }, precedence: 1.5 }, 'precedence must be an integer']
     ]
     for (const [i, [spec, message]] of cases.entries()) {
@@ -371,7 +456,9 @@ describe('admission', () => {
       })
     )
     expect(big.code).toBe(422)
-    expect(big.body.message).toBe('ConfigMap "big" is invalid: metadata.annotations: Too long: must have at most 262144 bytes')
+    expect(big.body.message).toBe(
+      'ConfigMap "big" is invalid: metadata.annotations: Too long: must have at most 262144 bytes'
+    )
     const tooBigVs = await apiError(() =>
       objects.patch(
         { apiVersion: V1, kind: 'VirtualService', metadata: { name: 'nope', namespace: 'default' } },
@@ -386,22 +473,33 @@ describe('admission', () => {
 
     const name = await apiError(() => objects.create(virtualService('Bad_Name')))
     expect(name.code).toBe(422)
-    expect(name.body.message).toContain('metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain')
+    expect(name.body.message).toContain(
+      'metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain'
+    )
 
-    const ns = await apiError(() => objects.create({ ...virtualService(), metadata: { name: 'reviews', namespace: 'missing' } }))
+    const ns = await apiError(() =>
+      objects.create({ ...virtualService(), metadata: { name: 'reviews', namespace: 'missing' } })
+    )
     expect(ns.code).toBe(404)
-    expect(ns.body).toMatchObject({ reason: 'NotFound', message: 'namespaces "missing" not found', details: { name: 'missing', kind: 'namespaces' } })
+    expect(ns.body).toMatchObject({
+      reason: 'NotFound',
+      message: 'namespaces "missing" not found',
+      details: { name: 'missing', kind: 'namespaces' }
+    })
 
     await objects.create(virtualService())
     const dup = await apiError(() => objects.create(virtualService()))
     expect(dup.code).toBe(409)
-    expect(dup.body).toMatchObject({ reason: 'AlreadyExists', message: 'virtualservices.networking.istio.io "reviews" already exists' })
+    expect(dup.body).toMatchObject({
+      reason: 'AlreadyExists',
+      message: 'virtualservices.networking.istio.io "reviews" already exists'
+    })
   })
 
   it('prunes fields the CRD schema does not know, like a structural schema', async () => {
     const created = (await objects.create(
       virtualService('pruned', { hosts: ['reviews'], http: [{ route: ROUTE_V1, weightz: 5 }], bogus: true })
-    )) as KubeObject
+    )) as unknown as KubeObject
     expect(created.spec).toEqual({ hosts: ['reviews'], http: [{ route: ROUTE_V1 }] })
   })
 })
@@ -410,15 +508,31 @@ describe('Deployments', () => {
   it('roll out to Available with pods named, labelled and injected like a real cluster', async () => {
     const apps = kc.makeApiClient(k8s.AppsV1Api)
     const core = kc.makeApiClient(k8s.CoreV1Api)
-    await apps.createNamespacedDeployment({ namespace: 'default', body: deployment('reviews-v2', { app: 'reviews', version: 'v2' }) as k8s.V1Deployment })
-    await api.waitFor(() => (api.get('apps/v1', 'Deployment', 'default', 'reviews-v2')?.status as { availableReplicas?: number })?.availableReplicas === 2)
+    await apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: deployment('reviews-v2', { app: 'reviews', version: 'v2' }) as k8s.V1Deployment
+    })
+    await api.waitFor(
+      () =>
+        (api.get('apps/v1', 'Deployment', 'default', 'reviews-v2')?.status as { availableReplicas?: number })
+          ?.availableReplicas === 2
+    )
     const dep = await apps.readNamespacedDeployment({ namespace: 'default', name: 'reviews-v2' })
-    expect(dep.status).toMatchObject({ observedGeneration: 1, replicas: 2, readyReplicas: 2, availableReplicas: 2, updatedReplicas: 2 })
+    expect(dep.status).toMatchObject({
+      observedGeneration: 1,
+      replicas: 2,
+      readyReplicas: 2,
+      availableReplicas: 2,
+      updatedReplicas: 2
+    })
     const conditions = Object.fromEntries((dep.status?.conditions ?? []).map(c => [c.type, c]))
     expect(conditions.Available).toMatchObject({ status: 'True', reason: 'MinimumReplicasAvailable' })
     expect(conditions.Progressing).toMatchObject({ status: 'True', reason: 'NewReplicaSetAvailable' })
 
-    const pods = await core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=reviews,version=v2' })
+    const pods = await core.listNamespacedPod({
+      namespace: 'default',
+      labelSelector: 'app=reviews,version=v2'
+    })
     expect(pods.items).toHaveLength(2)
     for (const p of pods.items) {
       expect(p.metadata?.name).toMatch(/^reviews-v2-[a-z0-9]+-[a-z0-9]{5}$/)
@@ -435,7 +549,9 @@ describe('Deployments', () => {
     expect(avail?.message).toBeTruthy()
     expect(unavailable.status?.availableReplicas ?? 0).toBe(0)
     const sick = await core.listNamespacedPod({ namespace: 'default', labelSelector: 'version=v2' })
-    expect(sick.items.map(p => p.status?.containerStatuses?.find(c => c.name === 'app')?.restartCount)).toEqual([3, 3])
+    expect(
+      sick.items.map(p => p.status?.containerStatuses?.find(c => c.name === 'app')?.restartCount)
+    ).toEqual([3, 3])
 
     // an update bumps generation; the new status is observed after the rollout delay
     const updated = await apps.patchNamespacedDeployment(
@@ -444,7 +560,11 @@ describe('Deployments', () => {
     )
     expect(updated.metadata?.generation).toBe(2)
     expect(updated.status?.observedGeneration).toBe(1)
-    await api.waitFor(() => (api.get('apps/v1', 'Deployment', 'default', 'reviews-v2')?.status as { observedGeneration?: number }).observedGeneration === 2)
+    await api.waitFor(
+      () =>
+        (api.get('apps/v1', 'Deployment', 'default', 'reviews-v2')?.status as { observedGeneration?: number })
+          .observedGeneration === 2
+    )
     expect(api.list('v1', 'Pod', 'default')).toHaveLength(1)
 
     await apps.deleteNamespacedDeployment({ namespace: 'default', name: 'reviews-v2' })
@@ -455,9 +575,18 @@ describe('Deployments', () => {
   it('keeps a seeded Deployment unavailable when told to', async () => {
     api.setDeploymentHealth('default', 'canary', { available: false })
     api.seed([deployment('canary', { app: 'canary' }, 1)])
-    await api.waitFor(() => (api.get('apps/v1', 'Deployment', 'default', 'canary')?.status as { observedGeneration?: number })?.observedGeneration === 1)
-    const status = api.get('apps/v1', 'Deployment', 'default', 'canary')?.status as { conditions: { type: string; status: string; reason: string }[] }
-    expect(status.conditions.find(c => c.type === 'Available')).toMatchObject({ status: 'False', reason: 'MinimumReplicasUnavailable' })
+    await api.waitFor(
+      () =>
+        (api.get('apps/v1', 'Deployment', 'default', 'canary')?.status as { observedGeneration?: number })
+          ?.observedGeneration === 1
+    )
+    const status = api.get('apps/v1', 'Deployment', 'default', 'canary')?.status as {
+      conditions: { type: string; status: string; reason: string }[]
+    }
+    expect(status.conditions.find(c => c.type === 'Available')).toMatchObject({
+      status: 'False',
+      reason: 'MinimumReplicasUnavailable'
+    })
   })
 })
 
@@ -480,7 +609,16 @@ metadata: {name: c, labels: {app: ratings}}
 
   it('filters by label selector (=, !=, in, notin, exists, !exists) and carries the list resourceVersion', async () => {
     const names = async (labelSelector?: string) => {
-      const l = await objects.list('v1', 'ConfigMap', 'default', undefined, undefined, undefined, undefined, labelSelector)
+      const l = await objects.list(
+        'v1',
+        'ConfigMap',
+        'default',
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        labelSelector
+      )
       expect(l.kind).toBe('ConfigMapList')
       expect(Number(l.metadata?.resourceVersion)).toBeGreaterThan(0)
       return l.items.map(i => i.metadata?.name)
@@ -492,14 +630,20 @@ metadata: {name: c, labels: {app: ratings}}
     expect(await names('version notin (v1)')).toEqual(['b', 'c'])
     expect(await names('version')).toEqual(['a', 'b'])
     expect(await names('!version')).toEqual(['c'])
-    const bad = await apiError(() => objects.list('v1', 'ConfigMap', 'default', undefined, undefined, undefined, undefined, 'a in b'))
+    const bad = await apiError(() =>
+      objects.list('v1', 'ConfigMap', 'default', undefined, undefined, undefined, undefined, 'a in b')
+    )
     expect(bad.code).toBe(400)
   })
 
   it('lists custom resources with apiVersion/kind on each item and built-ins without, like the apiserver', async () => {
     await objects.create(virtualService())
     const vs = await raw(api, 'GET', '/apis/networking.istio.io/v1alpha3/namespaces/default/virtualservices')
-    expect(vs.json()).toMatchObject({ apiVersion: 'networking.istio.io/v1alpha3', kind: 'VirtualServiceList', items: [{ apiVersion: 'networking.istio.io/v1alpha3', kind: 'VirtualService' }] })
+    expect(vs.json()).toMatchObject({
+      apiVersion: 'networking.istio.io/v1alpha3',
+      kind: 'VirtualServiceList',
+      items: [{ apiVersion: 'networking.istio.io/v1alpha3', kind: 'VirtualService' }]
+    })
     const cms = (await raw(api, 'GET', '/api/v1/namespaces/default/configmaps?limit=2')).json()
     expect((cms.items as Record<string, unknown>[])[0].kind).toBeUndefined()
     expect(cms.items).toHaveLength(2)
@@ -509,42 +653,78 @@ metadata: {name: c, labels: {app: ratings}}
 
 describe('server-side apply', () => {
   it('requires a fieldManager, creates, and reports conflicts with other managers unless forced', async () => {
-    const applyDoc = (subset: string) => `apiVersion: ${V1}\nkind: VirtualService\nmetadata:\n  name: reviews\n  namespace: default\nspec:\n  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews, subset: ${subset}}\n`
+    const applyDoc = (subset: string) =>
+      `apiVersion: ${V1}\nkind: VirtualService\nmetadata:\n  name: reviews\n  namespace: default\nspec:\n  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews, subset: ${subset}}\n`
     const path = '/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews'
-    const noManager = await raw(api, 'PATCH', path, { body: applyDoc('v1'), contentType: 'application/apply-patch+yaml' })
+    const noManager = await raw(api, 'PATCH', path, {
+      body: applyDoc('v1'),
+      contentType: 'application/apply-patch+yaml'
+    })
     expect(noManager.status).toBe(422)
-    const created = await raw(api, 'PATCH', `${path}?fieldManager=canary`, { body: applyDoc('v1'), contentType: 'application/apply-patch+yaml' })
+    const created = await raw(api, 'PATCH', `${path}?fieldManager=canary`, {
+      body: applyDoc('v1'),
+      contentType: 'application/apply-patch+yaml'
+    })
     expect(created.status).toBe(201)
-    expect((created.json().metadata as { managedFields: { manager: string; operation: string }[] }).managedFields).toEqual([
-      expect.objectContaining({ manager: 'canary', operation: 'Apply' })
-    ])
+    expect(
+      (created.json().metadata as { managedFields: { manager: string; operation: string }[] }).managedFields
+    ).toEqual([expect.objectContaining({ manager: 'canary', operation: 'Apply' })])
     // another writer changes the routes
     await raw(api, 'PATCH', `${path}?fieldManager=someone-else`, {
       body: { spec: { http: [{ route: [{ destination: { host: 'reviews', subset: 'v3' } }] }] } },
       contentType: 'application/merge-patch+json'
     })
-    const conflict = await raw(api, 'PATCH', `${path}?fieldManager=canary`, { body: applyDoc('v2'), contentType: 'application/apply-patch+yaml' })
+    const conflict = await raw(api, 'PATCH', `${path}?fieldManager=canary`, {
+      body: applyDoc('v2'),
+      contentType: 'application/apply-patch+yaml'
+    })
     expect(conflict.status).toBe(409)
-    expect(conflict.json()).toMatchObject({ reason: 'Conflict', message: 'Apply failed with 1 conflict: conflict with "someone-else": .spec.http' })
-    const forced = await raw(api, 'PATCH', `${path}?fieldManager=canary&force=true`, { body: applyDoc('v2'), contentType: 'application/apply-patch+yaml' })
+    expect(conflict.json()).toMatchObject({
+      reason: 'Conflict',
+      message: 'Apply failed with 1 conflict: conflict with "someone-else": .spec.http'
+    })
+    const forced = await raw(api, 'PATCH', `${path}?fieldManager=canary&force=true`, {
+      body: applyDoc('v2'),
+      contentType: 'application/apply-patch+yaml'
+    })
     expect(forced.status).toBe(200)
-    expect(api.get(V1, 'VirtualService', 'default', 'reviews')?.spec).toEqual({ hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }] }] })
+    expect(api.get(V1, 'VirtualService', 'default', 'reviews')?.spec).toEqual({
+      hosts: ['reviews'],
+      http: [{ route: [{ destination: { host: 'reviews', subset: 'v2' } }] }]
+    })
   })
 })
 
 describe('faults, auth and the request log', () => {
   it('injects a status with Retry-After on the nth matching request, for `times` requests', async () => {
     await objects.create(virtualService())
-    api.injectFault({ method: 'GET', path: /virtualservices\/reviews$/, nth: 2, times: 2, status: 429, retryAfterSeconds: 3 })
+    api.injectFault({
+      method: 'GET',
+      path: /virtualservices\/reviews$/,
+      nth: 2,
+      times: 2,
+      status: 429,
+      retryAfterSeconds: 3
+    })
     await objects.read(virtualService()) // 1st: passes
     for (let i = 0; i < 2; i++) {
       const err = await apiError(() => objects.read(virtualService()))
       expect(err.code).toBe(429)
       expect(err.headers['retry-after']).toBe('3')
-      expect(err.body).toMatchObject({ kind: 'Status', reason: 'TooManyRequests', code: 429, details: { retryAfterSeconds: 3 } })
+      expect(err.body).toMatchObject({
+        kind: 'Status',
+        reason: 'TooManyRequests',
+        code: 429,
+        details: { retryAfterSeconds: 3 }
+      })
     }
     await objects.read(virtualService()) // 4th: passes again
-    const custom = { method: 'PUT', path: '/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews', status: 500, body: { kind: 'Status', message: 'etcd is down' } }
+    const custom = {
+      method: 'PUT',
+      path: '/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews',
+      status: 500,
+      body: { kind: 'Status', message: 'etcd is down' }
+    }
     api.injectFault(custom)
     const current = (await objects.read(virtualService())) as KubeObject
     const err = await apiError(() => objects.replace(current))
@@ -568,7 +748,15 @@ describe('faults, auth and the request log', () => {
     for (const token of [null, 'wrong']) {
       const res = await raw(api, 'GET', '/api/v1/namespaces/default/configmaps', { token })
       expect(res.status).toBe(401)
-      expect(res.json()).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 })
+      expect(res.json()).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'Unauthorized',
+        reason: 'Unauthorized',
+        code: 401
+      })
     }
     const unknown = await raw(api, 'GET', '/apis/example.com/v1/widgets')
     expect(unknown.status).toBe(404)
@@ -576,9 +764,13 @@ describe('faults, auth and the request log', () => {
   })
 
   it('serves discovery with plural, singular, namespaced, kind, verbs and short names', async () => {
-    const groups = (await raw(api, 'GET', '/apis')).json() as { groups: { name: string; preferredVersion: { version: string } }[] }
+    const groups = (await raw(api, 'GET', '/apis')).json() as {
+      groups: { name: string; preferredVersion: { version: string } }[]
+    }
     expect(groups.groups.find(g => g.name === 'networking.istio.io')?.preferredVersion.version).toBe('v1')
-    const list = (await raw(api, 'GET', '/apis/networking.istio.io/v1beta1')).json() as { resources: Record<string, unknown>[] }
+    const list = (await raw(api, 'GET', '/apis/networking.istio.io/v1beta1')).json() as {
+      resources: Record<string, unknown>[]
+    }
     expect(list.resources.find(r => r.name === 'virtualservices')).toMatchObject({
       singularName: 'virtualservice',
       namespaced: true,
@@ -610,8 +802,16 @@ describe('faults, auth and the request log', () => {
     expect((rec.body as KubeObject).metadata.name).toBe('reviews')
     expect(api.requests.find(r => r.verb === 'discovery')?.path).toBe('/apis/networking.istio.io/v1')
     await objects.read(virtualService())
-    expect(api.requests.at(-1)).toMatchObject({ method: 'GET', verb: 'get', name: 'reviews', resource: 'virtualservices', status: 200 })
-    const cm = await apiError(() => objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nope', namespace: 'default' } }))
+    expect(api.requests.at(-1)).toMatchObject({
+      method: 'GET',
+      verb: 'get',
+      name: 'reviews',
+      resource: 'virtualservices',
+      status: 200
+    })
+    const cm = await apiError(() =>
+      objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'nope', namespace: 'default' } })
+    )
     expect(cm.code).toBe(404)
     expect(api.requests.at(-1)).toMatchObject({ verb: 'get', group: '', resource: 'configmaps', status: 404 })
     expect(api.writes()).toHaveLength(1)
@@ -639,10 +839,36 @@ describe('watch', () => {
       () => {}
     )
     watchApi.seed([virtualService('w')])
-    watchApi.put({ ...virtualService('w'), metadata: { name: 'w', namespace: 'default', labels: { x: 'y' } } })
+    watchApi.put({
+      ...virtualService('w'),
+      metadata: { name: 'w', namespace: 'default', labels: { x: 'y' } }
+    })
     watchApi.remove(V1, 'VirtualService', 'default', 'w')
     await watchApi.waitFor(() => events.length >= 3, 5000)
     ctrl.abort()
     expect(events).toEqual(['ADDED w', 'MODIFIED w', 'DELETED w'])
+  })
+})
+
+describe('options and kubeconfig', () => {
+  it('delays every response by latencyMs and names the context and namespace as asked', async () => {
+    const slow = await startKubeApi({ latencyMs: 150, token: 'fixed-token' })
+    try {
+      expect(slow.token).toBe('fixed-token')
+      const skc = new k8s.KubeConfig()
+      skc.loadFromString(slow.kubeconfig({ context: 'canary', namespace: 'shop' }))
+      expect(skc.getCurrentContext()).toBe('canary')
+      expect(skc.getContextObject('canary')?.namespace).toBe('shop')
+      expect(skc.getCurrentCluster()?.server).toBe(slow.url)
+      const t0 = Date.now()
+      await skc.makeApiClient(k8s.CoreV1Api).listNamespace()
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(140)
+      // the namespaces every cluster has
+      expect(slow.list('v1', 'Namespace').map(n => n.metadata.name)).toEqual(
+        expect.arrayContaining(['default', 'kube-system', 'istio-system'])
+      )
+    } finally {
+      await slow.close()
+    }
   })
 })

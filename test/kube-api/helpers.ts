@@ -18,7 +18,11 @@ export function raw(
 ): Promise<RawResponse> {
   const url = new URL(path, api.url)
   const body =
-    opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body)
+    opts.body === undefined
+      ? undefined
+      : typeof opts.body === 'string'
+        ? opts.body
+        : JSON.stringify(opts.body)
   const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json' }
   const token = opts.token === undefined ? api.token : opts.token
   if (token !== null) headers.Authorization = `Bearer ${token}`
@@ -56,7 +60,10 @@ export async function apiError(
   } catch (e) {
     const err = e as { code?: number; body?: unknown; headers?: Record<string, string> }
     if (typeof err.code !== 'number') throw e
-    const body = typeof err.body === 'string' ? (JSON.parse(err.body) as Record<string, unknown>) : (err.body as Record<string, unknown>)
+    const body =
+      typeof err.body === 'string'
+        ? (JSON.parse(err.body) as Record<string, unknown>)
+        : (err.body as Record<string, unknown>)
     return { code: err.code, body, headers: err.headers ?? {} }
   }
   throw new Error('expected the call to fail')

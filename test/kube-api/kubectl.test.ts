@@ -40,7 +40,11 @@ function kubectl(...args: string[]): Promise<Run> {
       // HOME keeps kubectl's discovery cache inside the test's directory
       { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir }, timeout: 60_000 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? (err as { code: number }).code
+            : 1
+          : 0
         resolvePromise({ code, stdout, stderr })
       }
     )
@@ -114,7 +118,9 @@ describe('kubectl 1.20 against the double', () => {
       }
     ])
     const out = JSON.parse(await ok('get', 'virtualservices', '-o', 'json')) as { items: KubeObject[] }
-    expect(out.items.map(i => [i.apiVersion, i.kind, i.metadata.name])).toEqual([[NETWORKING, 'VirtualService', 'ratings']])
+    expect(out.items.map(i => [i.apiVersion, i.kind, i.metadata.name])).toEqual([
+      [NETWORKING, 'VirtualService', 'ratings']
+    ])
     // the table kubectl prints by default, with the CRD's printer columns, and a short name
     const table = await ok('get', 'vs')
     expect(table).toMatch(/NAME\s+GATEWAYS\s+HOSTS\s+AGE/)
@@ -127,8 +133,13 @@ describe('kubectl 1.20 against the double', () => {
     expect(created).toContain('virtualservice.networking.istio.io/reviews created')
     expect(created).toContain('routerule.config.istio.io/reviews-default created')
     const vs = api.get(NETWORKING, 'VirtualService', 'default', 'reviews')!
-    expect((vs.spec as { http: { route: { destination: { subset: string } }[] }[] }).http[0].route[0].destination.subset).toBe('v1')
-    expect((vs.metadata.annotations as Record<string, string>)['kubectl.kubernetes.io/last-applied-configuration']).toContain('"subset":"v1"')
+    expect(
+      (vs.spec as { http: { route: { destination: { subset: string } }[] }[] }).http[0].route[0].destination
+        .subset
+    ).toBe('v1')
+    expect(
+      (vs.metadata.annotations as Record<string, string>)['kubectl.kubernetes.io/last-applied-configuration']
+    ).toContain('"subset":"v1"')
     const rr = api.get('config.istio.io/v1alpha2', 'RouteRule', 'default', 'reviews-default')!
     expect((rr.spec as { route: { weight: number }[] }).route.map(r => r.weight)).toEqual([100, 0])
 
@@ -138,20 +149,31 @@ describe('kubectl 1.20 against the double', () => {
     expect(configured).toContain('virtualservice.networking.istio.io/reviews configured')
     expect(configured).toContain('routerule.config.istio.io/reviews-default configured')
     const vs2 = api.get(NETWORKING, 'VirtualService', 'default', 'reviews')!
-    expect((vs2.spec as { http: { route: { destination: { subset: string } }[] }[] }).http[0].route[0].destination.subset).toBe('v2')
+    expect(
+      (vs2.spec as { http: { route: { destination: { subset: string } }[] }[] }).http[0].route[0].destination
+        .subset
+    ).toBe('v2')
     expect(vs2.metadata.generation).toBe(2)
     const rr2 = api.get('config.istio.io/v1alpha2', 'RouteRule', 'default', 'reviews-default')!
     expect((rr2.spec as { route: { weight: number }[] }).route.map(r => r.weight)).toEqual([50, 50])
     // custom resources get a JSON merge patch from kubectl apply
     const patches = api.writes().filter(r => r.verb === 'patch')
-    expect(patches.map(p => p.contentType)).toEqual(['application/merge-patch+json', 'application/merge-patch+json'])
+    expect(patches.map(p => p.contentType)).toEqual([
+      'application/merge-patch+json',
+      'application/merge-patch+json'
+    ])
     expect(patches.every(p => p.query.fieldManager === 'kubectl-client-side-apply')).toBe(true)
 
-    expect(await ok('apply', '-f', join(dir, 'routing.yaml'))).toContain('virtualservice.networking.istio.io/reviews unchanged')
+    expect(await ok('apply', '-f', join(dir, 'routing.yaml'))).toContain(
+      'virtualservice.networking.istio.io/reviews unchanged'
+    )
   })
 
   it('apply is refused with the admission webhook message when the routes are invalid', async () => {
-    writeFileSync(join(dir, 'bad-rule.yaml'), ROUTE_RULE_YAML([50, 40]).replace('reviews-default', 'reviews-bad'))
+    writeFileSync(
+      join(dir, 'bad-rule.yaml'),
+      ROUTE_RULE_YAML([50, 40]).replace('reviews-default', 'reviews-bad')
+    )
     const r = await kubectl('apply', '-f', join(dir, 'bad-rule.yaml'))
     expect(r.code).not.toBe(0)
     expect(r.stderr).toContain('admission webhook "pilot.validation.istio.io" denied the request')
@@ -160,7 +182,15 @@ describe('kubectl 1.20 against the double', () => {
   })
 
   it('patch virtualservice reviews --type merge', async () => {
-    const out = await ok('patch', 'virtualservice', 'reviews', '--type', 'merge', '-p', '{"spec":{"hosts":["reviews","reviews.default.svc.cluster.local"]}}')
+    const out = await ok(
+      'patch',
+      'virtualservice',
+      'reviews',
+      '--type',
+      'merge',
+      '-p',
+      '{"spec":{"hosts":["reviews","reviews.default.svc.cluster.local"]}}'
+    )
     expect(out).toContain('virtualservice.networking.istio.io/reviews patched')
     expect(api.get(NETWORKING, 'VirtualService', 'default', 'reviews')?.spec).toMatchObject({
       hosts: ['reviews', 'reviews.default.svc.cluster.local']
@@ -201,12 +231,20 @@ spec:
 `
     writeFileSync(join(dir, 'dep.yaml'), dep('docker.io/istio/examples-bookinfo-reviews-v2:1.20.2'))
     await ok('apply', '-f', join(dir, 'dep.yaml'))
-    expect(await ok('rollout', 'status', 'deployment/reviews-v2', '--timeout=30s')).toContain('successfully rolled out')
+    expect(await ok('rollout', 'status', 'deployment/reviews-v2', '--timeout=30s')).toContain(
+      'successfully rolled out'
+    )
     writeFileSync(join(dir, 'dep.yaml'), dep('docker.io/istio/examples-bookinfo-reviews-v2:1.20.3'))
     await ok('apply', '-f', join(dir, 'dep.yaml'))
-    expect(api.requests.filter(r => r.verb === 'patch').at(-1)?.contentType).toBe('application/strategic-merge-patch+json')
-    expect(await ok('rollout', 'status', 'deployment/reviews-v2', '--timeout=30s')).toContain('successfully rolled out')
-    const pods = JSON.parse(await ok('get', 'pods', '-l', 'app=reviews,version=v2', '-o', 'json')) as { items: KubeObject[] }
+    expect(api.requests.filter(r => r.verb === 'patch').at(-1)?.contentType).toBe(
+      'application/strategic-merge-patch+json'
+    )
+    expect(await ok('rollout', 'status', 'deployment/reviews-v2', '--timeout=30s')).toContain(
+      'successfully rolled out'
+    )
+    const pods = JSON.parse(await ok('get', 'pods', '-l', 'app=reviews,version=v2', '-o', 'json')) as {
+      items: KubeObject[]
+    }
     expect(pods.items).toHaveLength(2)
     for (const p of pods.items) {
       expect((p.spec as { containers: { image: string }[] }).containers[0].image).toContain(':1.20.3')

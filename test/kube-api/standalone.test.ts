@@ -19,7 +19,11 @@ function handle(): KubeApi {
   const kc = yaml.load(readFileSync(ready.kubeconfig, 'utf8')) as {
     clusters: { cluster: { 'certificate-authority-data': string } }[]
   }
-  return { url: ready.url, token: ready.token, caData: kc.clusters[0].cluster['certificate-authority-data'] } as KubeApi
+  return {
+    url: ready.url,
+    token: ready.token,
+    caData: kc.clusters[0].cluster['certificate-authority-data']
+  } as KubeApi
 }
 
 beforeAll(async () => {
@@ -101,7 +105,9 @@ describe('standalone.ts', () => {
     expect(faulted.status).toBe(503)
     expect(faulted.headers['retry-after']).toBe('1')
 
-    const health = await raw(api, 'POST', '/_test/deployment-health', { body: { namespace: 'shop', name: 'web', available: false } })
+    const health = await raw(api, 'POST', '/_test/deployment-health', {
+      body: { namespace: 'shop', name: 'web', available: false }
+    })
     expect(health.status).toBe(200)
     const dep = await apps.readNamespacedDeployment({ namespace: 'shop', name: 'web' })
     expect(dep.status?.conditions?.find(c => c.type === 'Available')?.status).toBe('False')

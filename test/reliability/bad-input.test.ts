@@ -17,7 +17,6 @@ import { errorLines, hasStackTrace, NETWORKING, writeRequests } from './helpers.
 
 const PLAN = VS_PLAN
 const HEAD = 'service: reviews\nstable: v1\ncanary: v2\n'
-const MATCH = 'cookie: { regex: "^(.*?;)?(user=test-user)(;.*)?$" }'
 
 /** The plan with its stages replaced. */
 const withStages = (...stages: string[]) =>

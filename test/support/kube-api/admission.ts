@@ -281,20 +281,21 @@ export function istioVirtualServiceErrors(obj: Obj): string[] {
   const errs: string[] = []
   const hosts = Array.isArray(spec.hosts) ? (spec.hosts as string[]) : []
   const gateways = Array.isArray(spec.gateways) ? spec.gateways : []
-  if (hosts.length === 0 && gateways.length === 0 && spec.http === undefined && spec.tcp === undefined) {
-    errs.push('virtual service must have at least one host')
-  } else if (hosts.length === 0 && gateways.length > 0) {
-    errs.push('virtual service must have at least one host')
+  const http = Array.isArray(spec.http) ? spec.http : []
+  const tcp = Array.isArray(spec.tcp) ? spec.tcp : []
+  const tls = Array.isArray(spec.tls) ? spec.tls : []
+  // no hosts: a delegate VirtualService (delegation is on by default), which takes no gateways and no tcp/tls
+  if (hosts.length === 0) {
+    if (gateways.length > 0) errs.push('delegate virtual service must have no gateways specified')
+    if (tls.length > 0) errs.push('delegate virtual service must have no tls route specified')
+    if (tcp.length > 0) errs.push('delegate virtual service must have no tcp route specified')
   }
   for (const h of hosts) {
     if (h === '*' && gateways.length === 0) continue
     const e = validateWildcardDomain(String(h))
     if (e && !/^[0-9.:/]+$/.test(String(h))) errs.push(e)
   }
-  const http = Array.isArray(spec.http) ? spec.http : []
-  const tcp = Array.isArray(spec.tcp) ? spec.tcp : []
-  const tls = Array.isArray(spec.tls) ? spec.tls : []
-  if (hosts.length > 0 && http.length === 0 && tcp.length === 0 && tls.length === 0) {
+  if (http.length === 0 && tcp.length === 0 && tls.length === 0) {
     errs.push('http, tcp or tls must be provided in virtual service')
   }
   for (const route of http) {
@@ -409,18 +410,14 @@ export function routeRuleErrors(obj: Obj): string[] {
 // ---------------------------------------------------------------- built-in kinds
 
 function intField(errs: ApiError[], kind: string, path: (string | number)[], v: unknown) {
-  if (v !== undefined && v !== null && !(typeof v === 'number' && Number.isInteger(v))) {
-    const last = path[path.length - 1]
-    errs.push(
-      badRequest(
-        `${kind} in version "v1" cannot be handled as a ${kind}: json: cannot unmarshal ${typeof v} into Go struct field .${fieldPath(path)} of type int32`.replace(
-          `.${fieldPath(path)}`,
-          `.${fieldPath(path)}`.replace(/\[\d+\]/g, '')
-        )
-      )
+  if (v === undefined || v === null || (typeof v === 'number' && Number.isInteger(v))) return
+  const goPath = path.filter(p => typeof p === 'string').join('.')
+  const got = typeof v === 'number' ? 'number' : jsonType(v)
+  errs.push(
+    badRequest(
+      `${kind} in version "v1" cannot be handled as a ${kind}: json: cannot unmarshal ${got} into Go struct field ${kind}.${goPath} of type int32`
     )
-    void last
-  }
+  )
 }
 
 /** Decode errors (400) for built-ins: the apiserver rejects a wrong JSON type before validation. */

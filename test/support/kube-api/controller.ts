@@ -3,11 +3,10 @@
  * an injected istio-proxy sidecar), Deployment status and conditions, pod readiness and restart counts, and the
  * removal of a terminating namespace's contents.
  */
-import type { ResourceDef } from './resources.js'
-import { RESOURCES } from './resources.js'
+import { RESOURCES, type ResourceDef } from './resources.js'
 import { recordUpdate } from './ssa.js'
 import { metaOf, type Store } from './store.js'
-import { clone, deepEqual, isObj, nowIso, randSuffix, templateHash, uid, type Obj } from './util.js'
+import { clone, deepEqual, nowIso, randSuffix, templateHash, uid, type Obj } from './util.js'
 
 export interface DeploymentHealth {
   available?: boolean

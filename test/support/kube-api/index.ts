@@ -259,7 +259,9 @@ export async function startKubeApiInternal(opts: InternalOptions = {}): Promise<
       const r = resourceOrThrow(apiVersion, kind)
       const ns = r.namespaced ? (namespace ?? 'default') : undefined
       if (!store.raw(r, ns, name)) return
-      store.delete(r, ns, name, { dryRun: false })
+      // a Namespace goes at once, with its contents (no Terminating phase for the test API)
+      if (r.kind === 'Namespace') store.finishNamespace(name)
+      else store.delete(r, ns, name, { dryRun: false })
     },
     get requests() {
       return srv.requests

@@ -30,7 +30,6 @@ import type { TlsMaterial } from './tls.js'
 import { clone, humanDuration, isObj, ordered, sleep, type Obj } from './util.js'
 import type { Fault, RecordedRequest } from './index.js'
 import { hasSchema, pruneAndDefault } from './schemas.js'
-import { admit } from './admission.js'
 
 export const SERVER_VERSION = {
   major: '1',
@@ -379,7 +378,7 @@ export class KubeApiServer {
       this.send(res, 401, status(401, 'Unauthorized', 'Unauthorized'))
       return
     }
-    let body: Obj = {}
+    let body: Obj
     try {
       body = raw.length ? (JSON.parse(raw.toString('utf8')) as Obj) : {}
     } catch {
@@ -1034,5 +1033,3 @@ function managerFromUserAgent(ua: string | undefined): string {
   const i = s.indexOf('/')
   return (i >= 0 ? s.slice(0, i) : s).slice(0, 128) || 'unknown'
 }
-
-export { admit }
