@@ -7,15 +7,16 @@ import { apiError, raw } from './helpers.js'
 const V1 = 'networking.istio.io/v1'
 const ROUTE_V1 = [{ destination: { host: 'reviews', subset: 'v1' } }]
 
+/** client-node's metadata fields, plus the double's KubeObject shape, so both APIs accept it. */
+type VirtualServiceObject = KubeObject & {
+  metadata: k8s.V1ObjectMeta & { name: string; namespace: string }
+  spec: Record<string, unknown>
+}
+
 function virtualService(
   name = 'reviews',
   spec: Record<string, unknown> = { hosts: ['reviews'], http: [{ route: ROUTE_V1 }] }
-): {
-  apiVersion: string
-  kind: string
-  metadata: k8s.V1ObjectMeta & { name: string; namespace: string }
-  spec: Record<string, unknown>
-} {
+): VirtualServiceObject {
   return { apiVersion: V1, kind: 'VirtualService', metadata: { name, namespace: 'default' }, spec }
 }
 
@@ -245,7 +246,7 @@ describe('VirtualService through KubernetesObjectApi', () => {
 
   it('persists nothing on dryRun=All, while validating and answering as if it had', async () => {
     const before = api.list(V1, 'VirtualService', 'default').length
-    const dry = (await objects.create(virtualService('dry'), undefined, 'All')) as unknown as KubeObject
+    const dry = (await objects.create(virtualService('dry'), undefined, 'All')) as KubeObject
     expect(dry.metadata.name).toBe('dry')
     expect(api.get(V1, 'VirtualService', 'default', 'dry')).toBeUndefined()
     expect(api.list(V1, 'VirtualService', 'default')).toHaveLength(before)
@@ -499,7 +500,7 @@ describe('admission', () => {
   it('prunes fields the CRD schema does not know, like a structural schema', async () => {
     const created = (await objects.create(
       virtualService('pruned', { hosts: ['reviews'], http: [{ route: ROUTE_V1, weightz: 5 }], bogus: true })
-    )) as unknown as KubeObject
+    )) as KubeObject
     expect(created.spec).toEqual({ hosts: ['reviews'], http: [{ route: ROUTE_V1 }] })
   })
 })
