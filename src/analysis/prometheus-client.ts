@@ -85,6 +85,16 @@ function prepareRequest(source: PrometheusSource, path: string, env: NodeJS.Proc
   return { url, headers }
 }
 
+/** The secrets an Authorization header carries: the header, its credential, and basic auth's user and password. */
+function credentialsOf(authorization: string | undefined): string[] {
+  if (!authorization) return []
+  const credential = authorization.replace(/^\S+\s+/, '')
+  const basic = authorization.startsWith('Basic ')
+    ? Buffer.from(credential, 'base64').toString('utf8').split(':')
+    : []
+  return [authorization, credential, ...basic].filter(secret => secret.length >= 4)
+}
+
 async function post(
   source: PrometheusSource,
   path: string,
@@ -114,9 +124,13 @@ async function post(
   } catch {
     body = undefined
   }
-  if (body?.status === 'error') throw new Error(`prometheus: ${body.errorType ?? 'error'}: ${body.error}`)
+  // A server may echo the credentials it refused: never let them into an error message.
+  const redact = (message: string) =>
+    credentialsOf(headers.authorization).reduce((out, secret) => out.split(secret).join('***'), message)
+  if (body?.status === 'error')
+    throw new Error(redact(`prometheus: ${body.errorType ?? 'error'}: ${body.error}`))
   if (!response.ok || body?.status !== 'success' || !body.data) {
-    const excerpt = text.trim().slice(0, 200)
+    const excerpt = redact(text.trim().slice(0, 200))
     throw new Error(
       `prometheus: ${endpoint}: HTTP ${response.status} ${response.statusText}${excerpt ? `: ${excerpt}` : ''}`
     )

@@ -11,7 +11,7 @@ import type { Change, Command, RunReport, RunStatus } from '../report/types.js'
 import { formatDuration } from '../plan/duration.js'
 import { type EngineContext, ReleaseError } from './context.js'
 import { applyManifests, readManifests } from './deploy.js'
-import { differingPaths } from './json.js'
+import { differingPaths, jsonEqual } from './json.js'
 import { buildLadder, weightOf } from './ladder.js'
 import { type RoutingSnapshot, RoutingStore } from './routing-store.js'
 import {
@@ -229,6 +229,8 @@ export class Release {
     const target = this.ctx.router.pin(this.snapshot.specs, this.plan)
     const selectors = await this.versionSelectors()
     if (!this.plan.deploy) await this.requireCanaryReady(selectors)
+    // A missing or invalid manifest is a plan error: report it before the pin is written.
+    else readManifests(this.plan, this.ctx.workspace)
     if (this.ctx.dryRun) return this.dryRun(target, toIndex)
     const now = new Date().toISOString()
     const pinned: ReleaseState = {
@@ -312,7 +314,17 @@ export class Release {
     const current = this.state
     if (this.ctx.dryRun) return this.dryRun(target, index)
     const bakeMs = stage.bakeMs ?? this.plan.analysis.bakeMs
-    const nothingToWatch = bakeMs === 0 && this.plan.analysis.checks.length === 0 && stage.kind !== 'finalize'
+    // Nothing to watch: the stage passes in the same write, when that write is the primary object alone (a lost
+    // write of another object must stay visible as unfinished, so that case goes through the watch phase).
+    const primary = this.ctx.router.primaryName(this.plan)
+    const onlyPrimaryChanges = Object.keys(desired).every(
+      name => name === primary || jsonEqual(desired[name], this.snapshot.specs[name] ?? null)
+    )
+    const nothingToWatch =
+      bakeMs === 0 &&
+      this.plan.analysis.checks.length === 0 &&
+      stage.kind !== 'finalize' &&
+      onlyPrimaryChanges
     const resumed = current?.phase === 'watching' && current.stageIndex === index
     const appliedAt = resumed && current ? current.appliedAt : new Date().toISOString()
     const weight = stageEffect(this.plan, index).weight
@@ -337,6 +349,8 @@ export class Release {
       this.ctx.log.info(`${title}: routing already in place`)
     }
     if (nothingToWatch) return this.passedOutcome(index)
+    if (bakeMs === 0 && this.plan.analysis.checks.length === 0 && stage.kind !== 'finalize')
+      return this.markPassed(index)
     const outcome = await this.watch(index, bakeMs, selectors, appliedAt)
     return this.afterWatch(outcome, index, true)
   }

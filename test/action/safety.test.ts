@@ -173,6 +173,12 @@ describe('bad input writes nothing', () => {
       /canary \(v2\) is not ready: Deployment default\/reviews-v2: Available=False/
     ],
     ['bad dry-run', () => {}, { 'dry-run': 'yes' }, /input 'dry-run'/],
+    [
+      'missing deploy manifest',
+      () => {},
+      { plan: `${PLAN}\ndeploy:\n  manifests: [k8s/nope.yaml]\n` },
+      /deploy.manifests: file 'k8s\/nope.yaml' not found in the workspace/
+    ],
     ['unknown context', () => {}, { context: 'prod' }, /context: 'prod' is not in the kubeconfig/]
   ]
   it.each(cases)('%s', async (_name, arrange, inputs, message) => {

@@ -173,4 +173,29 @@ describe('rangeQuery', () => {
       })
     ).rejects.toThrow('prometheus: expected a range vector, got a vector')
   })
+
+  it('redacts credentials a server echoes back in its error', async () => {
+    await prometheusAnswering(400, {
+      status: 'error',
+      errorType: 'auth',
+      error: 'rejected Bearer tok-9f8e7d'
+    })
+    const bearer = await instantQuery({ url: stub!.url, bearerTokenEnv: 'T' }, 'up', {
+      env: { T: 'tok-9f8e7d' }
+    }).then(
+      () => new Error('resolved'),
+      (reason: Error) => reason
+    )
+    expect(bearer.message).toBe('prometheus: auth: rejected ***')
+
+    await prometheusAnswering(401, 'bad credentials alice:s3cr3t-pw')
+    const basic = await instantQuery({ url: stub!.url, usernameEnv: 'U', passwordEnv: 'P' }, 'up', {
+      env: { U: 'alice', P: 's3cr3t-pw' }
+    }).then(
+      () => new Error('resolved'),
+      (reason: Error) => reason
+    )
+    expect(basic.message).not.toContain('s3cr3t-pw')
+    expect(basic.message).not.toContain('alice')
+  })
 })
