@@ -1,3 +1,4 @@
+import './runtime-warnings.js'
 import { run } from './main.js'
 
 void run()

@@ -3,6 +3,7 @@
  * `istio-canary`: the engine of the action, run from a terminal. Wiring only: parsing and rendering live
  * in their own pure modules.
  */
+import '../runtime-warnings.js'
 import { readFileSync, statSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
