@@ -540,7 +540,12 @@ export class Release {
           await this.write({ desired: target, state, retry: true })
           return
         } catch (error) {
-          if (error instanceof KubeError && error.status === 409 && attempt < 3) continue
+          if (error instanceof KubeError && error.status === 409 && attempt < 3) {
+            this.warn(
+              `rollback: the routing changed while restoring it; reading it again (attempt ${attempt + 1})`
+            )
+            continue
+          }
           if (error instanceof KubeError) {
             throw new ReleaseError(
               `rollback failed: ${error.message}. Restore by hand: kubectl -n ${this.plan.namespace} get ${this.ctx.router.resource.plural}.${this.ctx.router.resource.group} ${this.ctx.router.primaryName(this.plan)} -o jsonpath='{.metadata.annotations.istio-canary-action\\.github\\.io/rollback-target}' | base64 -d | gunzip  # then apply those specs`
