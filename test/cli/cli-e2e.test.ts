@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { RunReport } from '../../src/report/types.js'
+import { bookinfoObjects } from '../support/bookinfo.js'
 import { type KubeApi, type KubeObject, startKubeApi } from '../support/kube-api/index.js'
 
 const PLAN = `
@@ -18,43 +19,9 @@ analysis:
   bake: 0s
 `
 
-function deployment(version: string): KubeObject {
-  const labels = { app: 'reviews', version }
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: `reviews-${version}`, namespace: 'default', labels },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          containers: [
-            { name: 'reviews', image: `docker.io/istio/examples-bookinfo-reviews-${version}:1.20.2` }
-          ]
-        }
-      }
-    }
-  }
-}
-
+/** Bookinfo reviews v1 and v2 with a DestinationRule, and a VirtualService with one route to v1. */
 const SEED: KubeObject[] = [
-  { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } },
-  deployment('v1'),
-  deployment('v2'),
-  {
-    apiVersion: 'networking.istio.io/v1',
-    kind: 'DestinationRule',
-    metadata: { name: 'reviews', namespace: 'default' },
-    spec: {
-      host: 'reviews',
-      subsets: [
-        { name: 'v1', labels: { version: 'v1' } },
-        { name: 'v2', labels: { version: 'v2' } }
-      ]
-    }
-  },
+  ...bookinfoObjects().filter(object => object.kind !== 'VirtualService'),
   {
     apiVersion: 'networking.istio.io/v1',
     kind: 'VirtualService',
