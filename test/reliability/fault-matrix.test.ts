@@ -30,7 +30,7 @@ import {
 const TIMEOUT_MS = 1000
 const READ_VERBS = ['get', 'list', 'discovery']
 
-/** Two match stages, so a match stage adds a RouteRule next to existing ones; each stage is watched briefly. */
+/** Two match stages, so a match stage adds a RouteRule next to existing ones; nothing to watch (`bake: 0s`). */
 const ROUTE_RULE_PLAN = `
 service: reviews
 router: RouteRule
@@ -48,7 +48,7 @@ stages:
   - weight: 50
   - finalize: { deleteStable: true }
 analysis:
-  bake: 1ms
+  bake: 0s
 `
 
 type Kind = '500' | '409' | '429' | 'timeout' | 'drop'
@@ -106,7 +106,7 @@ const TRANSITIONS: Transition[] = [
     plan: ROUTE_RULE_PLAN,
     setup: ['advance'],
     command: 'advance',
-    kinds: ['500', '409']
+    kinds: ['500', '409', 'drop']
   },
   {
     name: 'finalize (RouteRule, 50% -> finalize, deletes the stable Deployment)',
