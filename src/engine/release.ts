@@ -20,7 +20,7 @@ import {
   type Phase,
   type ReleaseState,
   unconvergedObjects,
-  withHistory
+  appendHistory
 } from './state.js'
 import { findDeployments, readPodsHealth, unreadyReason, waitUntilAvailable } from './workloads.js'
 
@@ -241,10 +241,7 @@ export class Release {
       runId: this.ctx.run.id,
       written: digestsOf(target),
       previous: digestsOf(this.snapshot.specs),
-      history: withHistory(
-        { ...(this.state ?? { history: [] }), history: this.state?.history ?? [] } as ReleaseState,
-        this.event('pinned to ' + this.plan.stable, 0, 0)
-      )
+      history: appendHistory(this.state?.history ?? [], this.event('pinned to ' + this.plan.stable, 0, 0))
     }
     await this.ctx.log.group(`Pin routing to ${this.plan.stable}`, () =>
       this.write({ desired: target, state: pinned, target })
@@ -336,9 +333,10 @@ export class Release {
       runId: this.ctx.run.id,
       written: digestsOf(desired),
       previous: digestsOf(this.snapshot.specs),
-      history: withHistory(current as ReleaseState, this.event(`applied ${stage.name}`, index, weight))
+      history: appendHistory(current?.history ?? [], this.event(`applied ${stage.name}`, index, weight))
     }
-    if (nothingToWatch) state.history = withHistory(state, this.event(`passed ${stage.name}`, index, weight))
+    if (nothingToWatch)
+      state.history = appendHistory(state.history, this.event(`passed ${stage.name}`, index, weight))
     if (nothingToWatch) delete state.previous
     const title = resumed
       ? `Resume stage ${index}/${this.plan.stages.length}: ${stage.name}`
@@ -436,8 +434,8 @@ export class Release {
       ...current,
       phase,
       runId: this.ctx.run.id,
-      history: withHistory(
-        current,
+      history: appendHistory(
+        current.history,
         this.event(completed ? `completed ${this.ctx.revision}` : `passed ${stage.name}`, index, weight)
       )
     }
@@ -534,7 +532,7 @@ export class Release {
               at,
               ...(failing ? { check: failing.check, value: failing.value, threshold: failing.threshold } : {})
             },
-            history: withHistory(base, this.event(`rolled back: ${reason}`, stageIndex, 0))
+            history: appendHistory(base.history, this.event(`rolled back: ${reason}`, stageIndex, 0))
           }
           this.snapshot = fresh
           await this.write({ desired: target, state, retry: true })

@@ -47,8 +47,9 @@ export function digestsOf(specs: RoutingSpecs): Digests {
   return Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, spec ? digest(spec) : null]))
 }
 
-export function withHistory(state: ReleaseState, entry: HistoryEntry): HistoryEntry[] {
-  return [...state.history, entry].slice(-HISTORY_LIMIT)
+/** The history with one more entry, keeping the newest HISTORY_LIMIT. */
+export function appendHistory(history: HistoryEntry[], entry: HistoryEntry): HistoryEntry[] {
+  return [...history, entry].slice(-HISTORY_LIMIT)
 }
 
 export function encodeState(state: ReleaseState): string {

@@ -13,7 +13,7 @@ import {
   STATE_ANNOTATION,
   TARGET_ANNOTATION,
   unconvergedObjects,
-  withHistory
+  appendHistory
 } from '../../src/engine/state.js'
 import { parsePlan } from '../../src/plan/plan-parser.js'
 import type { RoutingSpecs } from '../../src/routers/router.js'
@@ -121,11 +121,11 @@ describe('state annotation', () => {
 
   it('keeps the last 40 history entries', () => {
     const history = Array.from({ length: 40 }, (_, i) => ({ at: `t${i}`, revision: 'v2', event: `e${i}` }))
-    const next = withHistory(state({ history }), { at: 't40', revision: 'v2', event: 'e40' })
+    const next = appendHistory(history, { at: 't40', revision: 'v2', event: 'e40' })
     expect(next).toHaveLength(40)
     expect(next[0].event).toBe('e1')
     expect(next.at(-1)?.event).toBe('e40')
-    expect(withHistory(state(), { at: 't', revision: 'v2', event: 'pinned' })).toEqual([
+    expect(appendHistory([], { at: 't', revision: 'v2', event: 'pinned' })).toEqual([
       { at: 't', revision: 'v2', event: 'pinned' }
     ])
   })
