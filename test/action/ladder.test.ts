@@ -1,5 +1,5 @@
 /** The whole ladder, one `advance` per run, through the action's entry point against the API test double. */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { startKubeApi, type KubeApi } from '../support/kube-api/index.js'
 import { bookinfoObjects, RATINGS_ROUTE, SEED_PLAN, VS_PLAN } from '../support/bookinfo.js'
 import { runAction } from '../support/run-action.js'
@@ -203,5 +203,51 @@ describe('RouteRule ladder (the Istio 0.2 tutorial)', () => {
       precedence: 1,
       route: [route('v2', 100)]
     })
+  })
+})
+
+describe('promote', () => {
+  let api: KubeApi
+  beforeEach(async () => {
+    api = await startKubeApi()
+    api.seed(bookinfoObjects())
+  })
+  afterEach(() => api.close())
+
+  const lastRoute = () =>
+    (
+      api.get(NETWORKING, 'VirtualService', 'default', 'reviews')?.spec as { http: { route: unknown[] }[] }
+    ).http.at(-1)
+
+  it('applies the last stage from the middle of the ladder, skipping the rest', async () => {
+    expect((await advance(api, VS_PLAN)).outputs.stage).toBe('test-user')
+    const result = await advance(api, VS_PLAN, { command: 'promote' })
+    expect(result.exitCode).toBe(0)
+    expect(result.outputs).toMatchObject({
+      status: 'completed',
+      stage: 'finalize',
+      'stage-index': '5',
+      done: 'true'
+    })
+    expect(lastRoute()).toEqual({
+      ...REVIEWS_ROUTE_FIELDS,
+      route: [{ destination: { ...DEST, subset: 'v2' } }]
+    })
+    expect(
+      (api.get(NETWORKING, 'VirtualService', 'default', 'reviews')?.spec as { http: unknown[] }).http
+    ).toHaveLength(2)
+    expect(api.get('apps/v1', 'Deployment', 'default', 'reviews-v1')).toBeUndefined()
+  })
+
+  it('pins and applies the last stage from idle', async () => {
+    const plan = VS_PLAN.replace('finalize: { deleteStable: true }', 'finalize: { deleteStable: false }')
+    const result = await advance(api, plan, { command: 'promote' })
+    expect(result.exitCode).toBe(0)
+    expect(result.outputs).toMatchObject({ status: 'completed', weight: '100', done: 'true' })
+    expect(lastRoute()).toEqual({
+      ...REVIEWS_ROUTE_FIELDS,
+      route: [{ destination: { ...DEST, subset: 'v2' } }]
+    })
+    expect(api.get('apps/v1', 'Deployment', 'default', 'reviews-v1')).toBeDefined()
   })
 })
