@@ -230,4 +230,22 @@ analysis:
       healthStatus = 200
     }
   }, 60_000)
+
+  it('a stage whose run died mid-watch is watched again by the next advance, not skipped', async () => {
+    const two = plan
+      .replace('  - weight: 10', '  - weight: 10\n  - weight: 50')
+      .replace('bake: 60s', 'bake: 60s\n  onCancel: keep')
+    const running = startAction({ inputs: { plan: two, kubeconfig: api.kubeconfig(), report: 'none' } })
+    await running.waitForOutput(/smoke 200 .* ok/)
+    running.child.kill('SIGKILL')
+    await running.result
+
+    const rerun = await runAction({
+      inputs: { plan: two.replace('bake: 60s', 'bake: 1s'), kubeconfig: api.kubeconfig(), report: 'none' }
+    })
+    expect(rerun.exitCode).toBe(0)
+    expect(rerun.stdout).toContain('Resume stage 1/2: 10%')
+    expect(rerun.stdout).toMatch(/smoke 200 .* ok/)
+    expect(rerun.outputs).toMatchObject({ status: 'advanced', stage: '10%', 'next-stage': '50%' })
+  }, 60_000)
 })
