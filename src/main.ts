@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createRelease, type EngineCommand, type Logger, type Release } from './engine/index.js'
 import { resolveCommentCommand, postRefusal } from './github/comment-command.js'
-import { publishReports } from './github/publish.js'
+import { publishFailure, publishReports } from './github/publish.js'
 import { type ActionInputs, getInputs } from './input-helper.js'
 import type { RunReport } from './report/types.js'
 
@@ -110,7 +110,13 @@ async function runMain(): Promise<void> {
     command = inputs.command
   }
   const release = openRelease(inputs, cancellationSignal(), actor)
-  const report = await release.run(command)
+  let report: RunReport
+  try {
+    report = await release.run(command)
+  } catch (error) {
+    await reportFailure(inputs, error)
+    throw error
+  }
   // Approvals by comment: say so in the report, so the PR shows how to approve the next stage.
   if (inputs.command === 'comment' && report.approval) report.approval.comment = '/canary advance'
   await finish(inputs, report)
@@ -151,6 +157,22 @@ async function finish(inputs: ActionInputs, report: RunReport): Promise<void> {
   if (report.status === 'rolled-back' && report.rollback?.check) core.setFailed(line)
   else if (report.status === 'rolled-back') core.warning(line)
   else core.info(line)
+}
+
+/** A run that stopped without a report (drift, a precondition, an API error) still says so on the PR. */
+async function reportFailure(inputs: ActionInputs, error: unknown): Promise<void> {
+  if (inputs.report.size === 0 || inputs.dryRun) return
+  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]
+  const warnings = await publishFailure(
+    {
+      namespace: inputs.plan.namespace,
+      service: inputs.plan.service,
+      message,
+      runUrl: runInfo(process.env).url
+    },
+    { token: inputs.githubToken, kinds: inputs.report, prNumber: inputs.prNumber, env: process.env }
+  )
+  warnings.forEach(warning => core.warning(warning))
 }
 
 function writeReportFile(report: RunReport): string {

@@ -1,7 +1,7 @@
 /**
  * `/canary <command>` PR comments: parse the command, check the commenter may run it, acknowledge it.
  */
-import { escapeHtml, reportMarker } from '../report/render-markdown.js'
+import { reportMarker, withNotice } from '../report/render-markdown.js'
 import {
   createGitHubClient,
   describeGitHubError,
@@ -155,22 +155,14 @@ export async function resolveCommentCommand(
   return { kind: 'run', command: parsed, ...who, warnings }
 }
 
-const REFUSAL_START = '<!-- canary-refusal -->'
-const REFUSAL_END = '<!-- /canary-refusal -->'
-
-/** The sticky comment body with its refusal section replaced by one for `reason` (kept right after the marker). */
+/** The sticky comment body with a notice that the `/canary` command from `actor` was refused. */
 export function withRefusal(
   existingBody: string | undefined,
   marker: string,
   actor: string,
   reason: string
 ): string {
-  const section = `${REFUSAL_START}\n> [!WARNING]\n> \`/canary\` from @${escapeHtml(actor)} refused: ${escapeHtml(reason.replace(/\r?\n/g, ' '))}\n${REFUSAL_END}`
-  const rest = (existingBody ?? '')
-    .replace(marker, '')
-    .replace(new RegExp(`${REFUSAL_START}[\\s\\S]*?${REFUSAL_END}\\n*`), '')
-    .replace(/^\n+/, '')
-  return `${marker}\n${section}\n\n${rest}`.trimEnd() + '\n'
+  return withNotice(existingBody, marker, `\`/canary\` from @${actor} refused: ${reason}`)
 }
 
 export interface RefusalOptions {

@@ -3,7 +3,7 @@
  * Every failure becomes a warning; publishing never changes a rollout's outcome.
  */
 import { appendFile } from 'node:fs/promises'
-import { renderReport, reportMarker } from '../report/render-markdown.js'
+import { renderReport, reportMarker, withNotice } from '../report/render-markdown.js'
 import type { RunReport } from '../report/types.js'
 import {
   createGitHubClient,
@@ -85,52 +85,53 @@ async function attempt<T>(
   }
 }
 
-export async function publishReports(report: RunReport, options: PublishOptions): Promise<PublishResult> {
-  const markdown = renderReport(report, { marker: reportMarker(report.namespace, report.service) })
-  const warnings: string[] = []
-  const result: PublishResult = { warnings, markdown }
-
-  if (options.kinds.has('summary')) {
-    await attempt('write the job summary', options.token, warnings, () => writeJobSummary(markdown, options))
-  }
-
-  const status = options.kinds.has('status') ? commitStatusFor(report) : undefined
-  if (!options.kinds.has('comment') && !status) return result
+/** The GitHub client and the PR to report on, or undefined (with a warning) when there is no way to reach them. */
+async function connect(
+  options: PublishOptions,
+  warnings: string[]
+): Promise<{ client: GitHubClient; pull?: PullRequestRef } | undefined> {
   if (!options.token) {
     warnings.push('GitHub: no github-token given; the PR comment and commit status were not written')
-    return result
+    return undefined
   }
-
   let client: GitHubClient
   try {
     client = createGitHubClient(options.token, options.env)
   } catch (error) {
     warnings.push(describeGitHubError('set up the GitHub client', error, options.token))
-    return result
+    return undefined
   }
-
-  const pull: PullRequestRef | undefined = await attempt(
-    'find the pull request',
-    options.token,
-    warnings,
-    () => client.findPullRequest(options.prNumber)
+  const pull = await attempt('find the pull request', options.token, warnings, () =>
+    client.findPullRequest(options.prNumber)
   )
-  result.prNumber = pull?.number
+  return { client, pull }
+}
 
-  if (options.kinds.has('comment') && pull) {
-    const comment = await attempt(
+/** Writes the sticky comment (the body, or a function of the existing body) and the commit status. */
+async function writeCommentAndStatus(
+  target: { namespace: string; service: string; runUrl?: string },
+  comment: string | ((existing: string | undefined) => string) | undefined,
+  status: { state: CommitState; description: string } | undefined,
+  options: PublishOptions,
+  warnings: string[]
+): Promise<{ prNumber?: number; commentUrl?: string }> {
+  if (!comment && !status) return {}
+  const connection = await connect(options, warnings)
+  if (!connection) return {}
+  const { client, pull } = connection
+  let commentUrl: string | undefined
+  if (comment && pull) {
+    const written = await attempt(
       `write the comment on PR #${pull.number}`,
       options.token,
       warnings,
-      () => client.upsertStickyComment(pull.number, reportMarker(report.namespace, report.service), markdown),
+      () => client.upsertStickyComment(pull.number, reportMarker(target.namespace, target.service), comment),
       'pull-requests: write'
     )
-    result.commentUrl = comment?.url
+    commentUrl = written?.url
   }
-
   const sha = pull?.headSha ?? options.env.GITHUB_SHA
   if (status && sha) {
-    const targetUrl = report.run.url ?? result.commentUrl
     await attempt(
       `set the commit status on ${sha.slice(0, 7)}`,
       options.token,
@@ -140,11 +141,64 @@ export async function publishReports(report: RunReport, options: PublishOptions)
           sha,
           status.state,
           status.description,
-          statusContext(report.service),
-          targetUrl
+          statusContext(target.service),
+          target.runUrl ?? commentUrl
         ),
       'statuses: write'
     )
   }
-  return result
+  return { prNumber: pull?.number, commentUrl }
+}
+
+export async function publishReports(report: RunReport, options: PublishOptions): Promise<PublishResult> {
+  const markdown = renderReport(report, { marker: reportMarker(report.namespace, report.service) })
+  const warnings: string[] = []
+  if (options.kinds.has('summary')) {
+    await attempt('write the job summary', options.token, warnings, () => writeJobSummary(markdown, options))
+  }
+  const status = options.kinds.has('status') ? commitStatusFor(report) : undefined
+  const written = await writeCommentAndStatus(
+    { namespace: report.namespace, service: report.service, runUrl: report.run.url },
+    options.kinds.has('comment') ? markdown : undefined,
+    status,
+    options,
+    warnings
+  )
+  return { warnings, markdown, ...written }
+}
+
+export interface RunFailure {
+  namespace: string
+  service: string
+  /** One line: what stopped the run and how to fix it. */
+  message: string
+  runUrl?: string
+}
+
+/**
+ * Tells the PR that a run stopped before it had a report (drift, a failed precondition, an API error): a notice
+ * above the last report in the sticky comment, a failed commit status, and the job summary. Never throws.
+ */
+export async function publishFailure(failure: RunFailure, options: PublishOptions): Promise<string[]> {
+  const warnings: string[] = []
+  const marker = reportMarker(failure.namespace, failure.service)
+  const notice = `The last run failed: ${failure.message}`
+  if (options.kinds.has('summary')) {
+    const summary = withNotice(
+      `### ⛔ Canary \`${failure.namespace}/${failure.service}\`: failed\n`,
+      marker,
+      notice
+    )
+    await attempt('write the job summary', options.token, warnings, () => writeJobSummary(summary, options))
+  }
+  await writeCommentAndStatus(
+    failure,
+    options.kinds.has('comment') ? existing => withNotice(existing, marker, notice) : undefined,
+    options.kinds.has('status')
+      ? { state: 'failure', description: truncateDescription(`failed: ${failure.message}`) }
+      : undefined,
+    options,
+    warnings
+  )
+  return warnings
 }

@@ -49,6 +49,22 @@ export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 }
 
+const NOTICE_START = '<!-- canary-notice -->'
+const NOTICE_END = '<!-- /canary-notice -->'
+
+/**
+ * The sticky comment body with a warning notice right after the marker, replacing any earlier notice and keeping
+ * the rest of the report. The next full report rewrites the body, which clears the notice.
+ */
+export function withNotice(existingBody: string | undefined, marker: string, notice: string): string {
+  const section = `${NOTICE_START}\n> [!WARNING]\n> ${escapeHtml(notice.replace(/\r?\n/g, ' '))}\n${NOTICE_END}`
+  const rest = (existingBody ?? '')
+    .replace(marker, '')
+    .replace(new RegExp(`${NOTICE_START}[\\s\\S]*?${NOTICE_END}\\n*`), '')
+    .replace(/^\n+/, '')
+  return `${marker}\n${section}\n\n${rest}`.trimEnd() + '\n'
+}
+
 /** Text for one Markdown table cell: HTML-escaped, pipes escaped, on one line, bounded. */
 export function tableCell(text: string): string {
   const oneLine = text.replace(/\r?\n/g, ' ').trim()

@@ -127,3 +127,27 @@ describe('/canary comments', () => {
     expect(api.requests).toEqual([])
   })
 })
+
+describe('a run that stops without a report', () => {
+  it('puts a notice above the last report and fails the commit status; the next report clears it', async () => {
+    const edited = api.get('networking.istio.io/v1', 'VirtualService', 'default', 'reviews')!
+    ;(edited.spec as { hosts: string[] }).hosts = ['reviews', 'bookinfo.example.com', 'edited.example.com']
+    api.put(edited)
+
+    const refused = await run({}, workflowEnv('push'))
+    expect(refused.exitCode).toBe(1)
+    const body = github.comments[0].body
+    expect(body.split('\n')[0]).toBe('<!-- istio-canary-action:default/reviews -->')
+    expect(body).toMatch(/> The last run failed: drift: VirtualService default\/reviews \(spec\.hosts\)/)
+    expect(body).toContain('50%')
+    expect(github.statuses.at(-1)).toMatchObject({ state: 'failure', context: 'canary/reviews' })
+    expect(github.statuses.at(-1)!.description).toMatch(/^failed: drift/)
+    expect(refused.summary).toContain('The last run failed: drift')
+
+    const rolledBack = await run({ command: 'rollback' }, workflowEnv('push'))
+    expect(rolledBack.exitCode).toBe(0)
+    expect(github.comments).toHaveLength(1)
+    expect(github.comments[0].body).not.toContain('The last run failed')
+    expect(github.comments[0].body).toContain('rolled-back')
+  })
+})
