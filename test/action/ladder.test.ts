@@ -131,7 +131,8 @@ describe('VirtualService ladder', () => {
     expect(api.writes()).toEqual([])
   })
 
-  it('writes a report file with the stage, weights and changes', async () => {
+  it('status writes a report file and nothing to the cluster', async () => {
+    api.clearRequests()
     const result = await runAction({
       inputs: { plan: VS_PLAN, kubeconfig: api.kubeconfig(), report: 'none', command: 'status' }
     })
@@ -142,6 +143,7 @@ describe('VirtualService ladder', () => {
       service: 'reviews',
       done: true
     })
+    expect(api.writes()).toEqual([])
   })
 })
 
