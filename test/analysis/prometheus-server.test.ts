@@ -11,7 +11,7 @@ describe('startPrometheus', () => {
   it('says how to install Prometheus when the binary is missing', async () => {
     process.env.PROMETHEUS_BIN = '/nonexistent/prometheus'
     await expect(startPrometheus({ targets: ['http://127.0.0.1:9'] })).rejects.toThrow(
-      'the prometheus binary was not found: install it with `apt-get install prometheus`'
+      'the prometheus binary was not found: run `bash scripts/test-tools.sh`'
     )
   })
 })

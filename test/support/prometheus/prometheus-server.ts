@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { instantQuery } from '../../../src/analysis/prometheus-client.js'
 
 export interface PrometheusServer {
@@ -18,12 +19,15 @@ export interface PrometheusServerOptions {
   startTimeoutMs?: number
 }
 
-const BINARY_HINT = 'install it with `apt-get install prometheus` (or set PROMETHEUS_BIN to its path)'
+const BINARY_HINT =
+  "run `bash scripts/test-tools.sh` (it unpacks Debian's package into .tools/), `apt-get install prometheus`, or set PROMETHEUS_BIN"
+/** Where scripts/test-tools.sh unpacks Debian's prometheus when it is not installed. */
+const PROJECT_TOOLS = fileURLToPath(new URL('../../../.tools/prometheus/usr/bin', import.meta.url))
 
 function findPrometheusBinary(): string {
   const candidates = process.env.PROMETHEUS_BIN
     ? [process.env.PROMETHEUS_BIN]
-    : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin'].map(dir =>
+    : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin', PROJECT_TOOLS].map(dir =>
         join(dir, 'prometheus')
       )
   for (const candidate of candidates) {
