@@ -1,6 +1,6 @@
 /**
  * The Kubernetes API double driven by a real kubectl: the Debian kubernetes-client 1.20 binary, unpacked into
- * .tools/kubectl (see .ci/run) or named by $KUBECTL. Users run kubectl against the same cluster the action changes.
+ * .tools/kubectl (see scripts/test-tools.sh) or named by $KUBECTL. Users run kubectl against the same cluster the action changes.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
@@ -14,9 +14,8 @@ const KUBECTL = process.env.KUBECTL || resolve('.tools/kubectl/usr/bin/kubectl')
 function findKubectl(): string {
   if (!existsSync(KUBECTL)) {
     throw new Error(
-      `kubectl not found at ${KUBECTL}. Install Debian's kubernetes-client there: ` +
-        'mkdir -p .tools/kubectl && cd .tools && apt-get download kubernetes-client && dpkg -x kubernetes-client_*.deb kubectl ' +
-        '(or set $KUBECTL to a kubectl binary)'
+      `kubectl not found at ${KUBECTL}: run \`bash scripts/test-tools.sh\` (it unpacks Debian's kubernetes-client ` +
+        'there), or set $KUBECTL to a kubectl binary'
     )
   }
   return KUBECTL
