@@ -1,15 +1,17 @@
 /** Reads and validates every action input in one place. */
 import * as core from '@actions/core'
-import { loadPlan } from './plan/plan-loader.js'
+import { ENGINE_COMMANDS, type EngineCommand } from './engine/commands.js'
+import { loadPlan } from './engine/plan-loader.js'
+import { REPORT_KINDS, type ReportKind } from './github/publish.js'
+import { resolveRevision, RevisionError } from './plan/revision.js'
 import type { Plan } from './plan/types.js'
-import type { Command } from './report/types.js'
 
-export const COMMANDS: readonly Command[] = ['advance', 'verify', 'rollback', 'promote', 'status', 'comment']
-export type ReportKind = 'comment' | 'status' | 'summary'
-const REPORT_KINDS: readonly ReportKind[] = ['comment', 'status', 'summary']
+/** The `command` input: an engine command, or `comment` (read it from a `/canary` PR comment). */
+export type ActionCommand = EngineCommand | 'comment'
+const ACTION_COMMANDS: readonly ActionCommand[] = [...ENGINE_COMMANDS, 'comment']
 
 export interface ActionInputs {
-  command: Command
+  command: ActionCommand
   plan: Plan
   planSource: string
   kubeconfig: string
@@ -30,10 +32,12 @@ export class InputError extends Error {
   }
 }
 
-function parseCommand(value: string): Command {
-  const command = (value || 'advance').trim() as Command
-  if (!COMMANDS.includes(command)) {
-    throw new InputError(`input 'command': '${value}' is not a command; use one of ${COMMANDS.join(', ')}`)
+function parseCommand(value: string): ActionCommand {
+  const command = (value || 'advance').trim() as ActionCommand
+  if (!ACTION_COMMANDS.includes(command)) {
+    throw new InputError(
+      `input 'command': '${value}' is not a command; use one of ${ACTION_COMMANDS.join(', ')}`
+    )
   }
   return command
 }
@@ -63,7 +67,7 @@ function parseReport(value: string): Set<ReportKind> {
     .filter(Boolean)
   if (words.length === 1 && words[0] === 'none') return new Set()
   for (const word of words) {
-    if (!REPORT_KINDS.includes(word as ReportKind)) {
+    if (!(REPORT_KINDS as readonly string[]).includes(word)) {
       throw new InputError(
         `input 'report': '${word}' is not a report; use a comma list of ${REPORT_KINDS.join(', ')}, or none`
       )
@@ -72,14 +76,13 @@ function parseReport(value: string): Set<ReportKind> {
   return new Set(words as ReportKind[])
 }
 
-export function parseRevision(value: string, plan: Plan): string {
-  const revision = value.trim() || plan.canary
-  if (revision.length > 128 || /[\s]/.test(revision)) {
-    throw new InputError(
-      `input 'revision': '${revision}' must be at most 128 characters without spaces (an image tag or version)`
-    )
+function parseRevision(value: string, plan: Plan): string {
+  try {
+    return resolveRevision(value, plan)
+  } catch (error) {
+    if (error instanceof RevisionError) throw new InputError(`input 'revision': ${error.problem}`)
+    throw error
   }
-  return revision
 }
 
 export function getInputs(env: NodeJS.ProcessEnv = process.env): ActionInputs {

@@ -6,10 +6,12 @@ import * as core from '@actions/core'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { formatProgress } from './analysis/progress.js'
 import { createRelease, type EngineCommand, type Logger, type Release } from './engine/index.js'
 import { resolveCommentCommand, postRefusal } from './github/comment-command.js'
 import { publishFailure, publishReports } from './github/publish.js'
 import { type ActionInputs, getInputs } from './input-helper.js'
+import { buildRunReport } from './report/build-report.js'
 import type { RunReport } from './report/types.js'
 
 const IS_POST = 'isPost'
@@ -19,7 +21,8 @@ const logger: Logger = {
   info: message => core.info(message),
   warning: message => core.warning(message),
   debug: message => core.debug(message),
-  group: (title, body) => core.group(title, body)
+  group: (title, body) => core.group(title, body),
+  progress: event => core.info(formatProgress(event))
 }
 
 export async function run(): Promise<void> {
@@ -112,7 +115,7 @@ async function runMain(): Promise<void> {
   const release = openRelease(inputs, cancellationSignal(), actor)
   let report: RunReport
   try {
-    report = await release.run(command)
+    report = buildRunReport(await release.run(command))
   } catch (error) {
     await reportFailure(inputs, error)
     throw error
@@ -130,7 +133,7 @@ async function runPost(): Promise<void> {
   core.info(`the main step was stopped while watching stage ${watching.stageIndex} of ${watching.revision}`)
   const inputs = getInputs()
   const release = openRelease(inputs, new AbortController().signal)
-  const report = await release.finishInterrupted(watching)
+  const report = buildRunReport(await release.finishInterrupted(watching))
   await finish(inputs, report)
 }
 
@@ -153,8 +156,8 @@ async function finish(inputs: ActionInputs, report: RunReport): Promise<void> {
     published.warnings.forEach(warning => core.warning(warning))
   }
   const line = `${report.status}: ${report.message}`
-  // Only failed checks make a rollback a failure; a requested or cancellation rollback did what was asked.
-  if (report.status === 'rolled-back' && report.rollback?.check) core.setFailed(line)
+  // Only checks that failed in this run fail it; a requested, cancelled or concurrent rollback did what was asked.
+  if (report.failed) core.setFailed(line)
   else if (report.status === 'rolled-back') core.warning(line)
   else core.info(line)
 }

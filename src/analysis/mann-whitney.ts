@@ -1,7 +1,9 @@
 import { errorFunction, median } from 'simple-statistics'
-import type { CompareDirection } from '../plan/types.js'
 import type { Verdict } from './types.js'
 import { formatValue } from './format.js'
+
+/** Which change of the canary is bad. */
+export type CompareDirection = 'increase' | 'decrease' | 'either'
 
 export interface MannWhitneyResult {
   /** U statistic of the canary sample: how often a canary value exceeds a stable one (ties count half). */

@@ -1,7 +1,16 @@
-import type { PrometheusSource } from '../plan/types.js'
-import { formatDuration } from './format.js'
+import { formatDuration } from '../common/duration.js'
 import { describeRequestFailure } from './errors.js'
 import { takeUrlCredentials } from './url-credentials.js'
+
+/** Where a Prometheus server is and how to authenticate; credentials are read from the named env vars. */
+export interface PrometheusSource {
+  url: string
+  /** Name of an environment variable holding a bearer token. */
+  bearerTokenEnv?: string
+  /** Names of environment variables holding basic-auth credentials. */
+  usernameEnv?: string
+  passwordEnv?: string
+}
 
 /** One series of an instant query (a scalar result is one sample without labels). */
 export interface InstantSample {

@@ -1,11 +1,11 @@
-import type { Check, Plan } from '../plan/types.js'
+import type { CheckBase, CheckKind, NoDataPolicy, Plan, PrometheusTemplate } from '../plan/types.js'
 
 export type Verdict = 'pass' | 'fail' | 'nodata'
 
 /** One evaluation of one check. */
 export interface Evaluation {
   check: string
-  kind: Check['kind']
+  kind: CheckKind
   /** ISO time of the evaluation. */
   at: string
   /** Measured value (null when there was none). */
@@ -35,15 +35,36 @@ export interface CheckEnvironment {
   stageStartedAt: Date
   now: () => Date
   readCanaryPods: () => Promise<CanaryPodsHealth>
+  /** The router's PromQL for a built-in template (its telemetry), placeholders still in it. */
+  metricTemplate: (template: PrometheusTemplate, window: string) => string
   /** Environment variables (for credentials named in the plan). */
   env: NodeJS.ProcessEnv
   signal?: AbortSignal
 }
 
+/** A check kind's settings as the plan reader gives them. */
+export type { CheckBase }
+
+/** The watch's progress, one event per evaluation: the action logs it as a line, the CLI draws it. */
+export interface ProgressEvent {
+  evaluation: Evaluation
+  /** Time into the watch of this round, and the watch's length. */
+  offsetMs: number
+  durationMs: number
+  /** The evaluation counts towards failureLimit (a failure, or no data with onNoData: fail). */
+  countsAsFailure: boolean
+  consecutiveFailures: number
+  failureLimit: number
+}
+
 export type WatchOutcome =
   | { result: 'passed'; evaluations: Evaluation[] }
   | { result: 'failed'; evaluations: Evaluation[]; failing: Evaluation }
+  /** The bake ended with no failure, but these checks' last evaluation had no data (onNoData: inconclusive). */
+  | { result: 'inconclusive'; evaluations: Evaluation[]; noData: Evaluation[] }
   | { result: 'cancelled'; evaluations: Evaluation[] }
+  /** `stillCurrent` said the stage is no longer the one being watched. */
+  | { result: 'superseded'; evaluations: Evaluation[] }
 
 export interface WatchOptions {
   env: CheckEnvironment
@@ -51,9 +72,10 @@ export interface WatchOptions {
   durationMs: number
   intervalMs: number
   failureLimit: number
-  onNoData: 'fail' | 'ignore'
+  onNoData: NoDataPolicy
   /** Aborting ends the watch promptly with result 'cancelled'. */
   signal: AbortSignal
-  /** Called with each progress line, e.g. "[1m30s/5m] success-rate 0.997 >= 0.99 ok". */
-  log: (line: string) => void
+  onProgress: (event: ProgressEvent) => void
+  /** Asked before each round: false ends the watch (someone rolled back or moved the release meanwhile). */
+  stillCurrent?: () => Promise<boolean>
 }

@@ -1,6 +1,5 @@
-import type { Check } from '../plan/types.js'
+import type { CheckBase, NoDataPolicy } from '../plan/types.js'
 import { evaluateCheck } from './checks/index.js'
-import { formatDuration, formatValue } from './format.js'
 import type { Evaluation, WatchOptions, WatchOutcome } from './types.js'
 
 /** Waits until the epoch time `deadline`; resolves false at once when `signal` aborts first. */
@@ -22,32 +21,26 @@ function sleepUntil(deadline: number, signal: AbortSignal): Promise<boolean> {
   })
 }
 
-function progressLine(
-  evaluation: Evaluation,
-  countsAsFailure: boolean,
-  failures: number,
-  limit: number
-): string {
-  const counter = `FAIL (${failures}/${limit})`
-  if (evaluation.verdict === 'nodata')
-    return `${evaluation.check} no data${countsAsFailure ? ` ${counter}` : ''}`
-  const value = evaluation.value === null ? '' : `${formatValue(evaluation.value)} `
-  const head = `${evaluation.check} ${value}${evaluation.threshold}`
-  return evaluation.verdict === 'pass' ? `${head} ok` : `${head} ${counter}: ${evaluation.message}`
+/** What no data counts as for this check: its own onNoData, else the analysis-wide one. */
+export function noDataPolicy(check: CheckBase, analysisWide: NoDataPolicy): NoDataPolicy {
+  return check.onNoData ?? analysisWide
+}
+
+function countsAsFailure(evaluation: Evaluation, policy: NoDataPolicy): boolean {
+  return evaluation.verdict === 'fail' || (evaluation.verdict === 'nodata' && policy === 'fail')
 }
 
 /**
  * Watches a stage: evaluates every check (in parallel) once per interval until `durationMs` has elapsed,
- * and stops at the round where a check reaches `failureLimit` consecutive failures.
+ * and stops at the round where a check reaches `failureLimit` consecutive failures. At the end, checks whose
+ * last evaluation had no data under `onNoData: inconclusive` make the outcome inconclusive.
  */
-export async function watchStage(checks: Check[], opts: WatchOptions): Promise<WatchOutcome> {
-  const { durationMs, intervalMs, failureLimit, signal, log } = opts
+export async function watchStage(checks: CheckBase[], opts: WatchOptions): Promise<WatchOutcome> {
+  const { durationMs, intervalMs, failureLimit, signal } = opts
   const evaluations: Evaluation[] = []
   const startedAt = Date.now()
-  if (checks.length === 0) {
-    const completed = await sleepUntil(startedAt + durationMs, signal)
-    return { result: completed ? 'passed' : 'cancelled', evaluations }
-  }
+  const step = Math.max(1, intervalMs)
+  const policies = checks.map(check => noDataPolicy(check, opts.onNoData))
 
   // Checks see the watch's signal too, so cancelling also aborts their requests.
   const env = { ...opts.env, signal: opts.env.signal ? AbortSignal.any([opts.env.signal, signal]) : signal }
@@ -58,33 +51,44 @@ export async function watchStage(checks: Check[], opts: WatchOptions): Promise<W
     removeAbortListener = () => signal.removeEventListener('abort', onAbort)
   })
   const consecutiveFailures = checks.map(() => 0)
-  const total = formatDuration(durationMs)
-  const step = Math.max(1, intervalMs)
+  let last: Evaluation[] | undefined
 
   try {
-    let offset = durationMs < step ? 0 : step
+    let offset = checks.length === 0 || durationMs < step ? Math.min(durationMs, step) : step
     for (;;) {
       if (!(await sleepUntil(startedAt + offset, signal))) return { result: 'cancelled', evaluations }
+      if (opts.stillCurrent && !(await opts.stillCurrent())) return { result: 'superseded', evaluations }
       // A check that ignores its signal must not hold up cancellation.
       const round = await Promise.race([Promise.all(checks.map(check => evaluateCheck(check, env))), aborted])
       if (!round || signal.aborted) return { result: 'cancelled', evaluations }
       evaluations.push(...round)
+      last = round
 
       let failing: Evaluation | undefined
       round.forEach((evaluation, index) => {
-        const failed =
-          evaluation.verdict === 'fail' || (evaluation.verdict === 'nodata' && opts.onNoData === 'fail')
+        const failed = countsAsFailure(evaluation, policies[index])
         consecutiveFailures[index] = failed ? consecutiveFailures[index] + 1 : 0
-        const line = progressLine(evaluation, failed, consecutiveFailures[index], failureLimit)
-        log(`[${formatDuration(offset)}/${total}] ${line}`)
+        opts.onProgress({
+          evaluation,
+          offsetMs: offset,
+          durationMs,
+          countsAsFailure: failed,
+          consecutiveFailures: consecutiveFailures[index],
+          failureLimit
+        })
         if (failed && consecutiveFailures[index] >= failureLimit) failing ??= evaluation
       })
       if (failing) return { result: 'failed', evaluations, failing }
-      if (offset >= durationMs) return { result: 'passed', evaluations }
-
+      if (offset >= durationMs) break
       offset = Math.min(durationMs, offset + step)
     }
   } finally {
     removeAbortListener()
   }
+  const noData = (last ?? []).filter(
+    (evaluation, index) => evaluation.verdict === 'nodata' && policies[index] === 'inconclusive'
+  )
+  return noData.length > 0
+    ? { result: 'inconclusive', evaluations, noData }
+    : { result: 'passed', evaluations }
 }

@@ -1,5 +1,6 @@
 /** Turns the command line into what to do; pure (no I/O) so every case is unit-tested. */
 import { parseArgs } from 'node:util'
+import { closestMatch } from '../common/text.js'
 import { CLI_COMMANDS, CLI_NAME, type CliCommand, commandHelp, toolHelp } from './usage.js'
 
 /** Environment variable holding the plan when `--plan` is not given. */
@@ -151,26 +152,5 @@ function valueName(name: OptionName): string {
 
 /** The known option nearest to a mistyped one (`--dryrun` → `dry-run`), if it is near enough. */
 function closestOption(name: string): string | undefined {
-  let best: { name: string; distance: number } | undefined
-  for (const candidate of OPTION_NAMES) {
-    const distance = editDistance(name.toLowerCase(), candidate)
-    if (!best || distance < best.distance) best = { name: candidate, distance }
-  }
-  return best && best.distance <= Math.max(1, Math.floor(best.name.length / 3)) ? best.name : undefined
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        previous[j] + 1,
-        current[j - 1] + 1,
-        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)
-      )
-    }
-    previous = current
-  }
-  return previous[b.length]
+  return closestMatch(name, OPTION_NAMES)
 }

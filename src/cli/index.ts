@@ -8,9 +8,9 @@ import { readFileSync, statSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import packageJson from '../../package.json' with { type: 'json' }
-import { createRelease } from '../engine/index.js'
-import { parseRevision } from '../input-helper.js'
-import { loadPlan } from '../plan/plan-loader.js'
+import { createRelease, loadPlan } from '../engine/index.js'
+import { resolveRevision, RevisionError } from '../plan/revision.js'
+import { buildRunReport } from '../report/build-report.js'
 import type { RunReport } from '../report/types.js'
 import { type CliOptions, parseCliArgs, UsageError } from './args.js'
 import { locateKubeconfig, KubeconfigError } from './kubeconfig.js'
@@ -25,13 +25,6 @@ const EXIT_INTERRUPTED = 130
 
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
   return new Promise(resolve => stream.write(text, () => resolve()))
-}
-
-/** Messages written for the action name its inputs; on the command line they are options. */
-function asCliMessage(message: string): string {
-  return message
-    .replace(/the input [`'](\w[\w-]*)[`']/g, "the option '--$1'")
-    .replace(/\binput '(\w[\w-]*)'/g, "option '--$1'")
 }
 
 function readKubeconfig(option: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -68,8 +61,18 @@ function interruptions(logger: TerminalLogger): { signal: AbortSignal; interrupt
 }
 
 function exitStatus(report: RunReport): number {
-  // As in the action: a rollback is a failure unless it was asked for.
-  return report.status === 'rolled-back' && report.command !== 'rollback' ? EXIT_FAILED : EXIT_OK
+  // As in the action: only checks that failed in this run fail it.
+  return report.failed ? EXIT_FAILED : EXIT_OK
+}
+
+function revisionOption(given: string, plan: Parameters<typeof resolveRevision>[1]): string {
+  try {
+    return resolveRevision(given, plan)
+  } catch (error) {
+    if (error instanceof RevisionError)
+      throw new Error(`option '--revision': ${error.problem}`, { cause: error })
+    throw error
+  }
 }
 
 async function run(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number> {
@@ -93,7 +96,7 @@ async function run(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number>
   try {
     const workspace = process.cwd()
     const { plan } = loadPlan(options.plan, workspace)
-    const revision = parseRevision(options.revision, plan)
+    const revision = revisionOption(options.revision, plan)
     const release = createRelease({
       plan,
       revision,
@@ -107,7 +110,7 @@ async function run(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number>
       env,
       maskSecret: secret => secrets.add(secret)
     })
-    const report = await release.run(options.command)
+    const report = buildRunReport(await release.run(options.command))
     logger.close()
     if (options.json) {
       await write(process.stdout, redact(JSON.stringify(report, null, 2)) + '\n')
@@ -128,7 +131,7 @@ async function run(options: CliOptions, env: NodeJS.ProcessEnv): Promise<number>
 
 async function reportError(error: unknown, verbose: boolean, redact: (text: string) => string = t => t) {
   const err = error instanceof Error ? error : new Error(String(error))
-  const message = asCliMessage(err.message.split('\n')[0] || err.name)
+  const message = err.message.split('\n')[0] || err.name
   let text = `error: ${message}\n`
   if (verbose && err.stack) text += `${err.stack}\n`
   await write(process.stderr, redact(text))

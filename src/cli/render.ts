@@ -1,6 +1,8 @@
 /** Renders a RunReport for the terminal; pure, so colour on and off are unit-tested. */
 import { formatValue as formatNumber } from '../analysis/format.js'
 import type { Evaluation } from '../analysis/types.js'
+import { formatDuration } from '../common/duration.js'
+import { latestEvaluations } from '../report/evaluations.js'
 import type { LadderEntry, RunReport, RunStatus, StageState } from '../report/types.js'
 import { CLI_NAME } from './usage.js'
 
@@ -56,6 +58,8 @@ function stateColor(state: StageState, style: Style): (text: string) => string {
       return text => style.bold(style.cyan(text))
     case 'rolled-back':
       return style.red
+    case 'held':
+      return style.yellow
     case 'pending':
       return style.dim
   }
@@ -65,17 +69,6 @@ function verdictColor(verdict: Evaluation['verdict'], style: Style): (text: stri
   if (verdict === 'pass') return style.green
   if (verdict === 'fail') return style.red
   return style.yellow
-}
-
-export function formatDurationMs(ms: number): string {
-  if (ms < 1000) return `${Math.max(0, Math.round(ms))}ms`
-  const totalSeconds = Math.round(ms / 1000)
-  const hours = Math.floor(totalSeconds / 3600)
-  const minutes = Math.floor((totalSeconds % 3600) / 60)
-  const seconds = totalSeconds % 60
-  if (hours > 0) return `${hours}h${String(minutes).padStart(2, '0')}m`
-  if (minutes > 0) return `${minutes}m${String(seconds).padStart(2, '0')}s`
-  return `${seconds}s`
 }
 
 export function formatValue(value: number | null): string {
@@ -108,7 +101,7 @@ const cell = (plain: string, color: (text: string) => string = identity) => ({ p
 function headline(report: RunReport, style: Style): string[] {
   const statusWord = statusColor(report.status, style)(style.bold(report.status))
   const dryRun = report.dryRun ? ` ${style.yellow('[dry run]')}` : ''
-  const took = style.dim(` [${formatDurationMs(report.timings.durationMs)}]`)
+  const took = style.dim(` [${formatDuration(report.timings.durationMs, { wholeSeconds: true })}]`)
   const lines = [`${statusWord}: ${report.message}${dryRun}${took}`]
   lines.push(
     style.dim(
@@ -152,19 +145,8 @@ function rollbackReason(report: RunReport, style: Style): string[] {
   return ['', `${style.red(style.bold('Rolled back:'))} ${rollback.reason}${measured}`]
 }
 
-/** The latest evaluation of each check, in the order the checks first ran. */
-export function lastEvaluations(evaluations: Evaluation[]): Evaluation[] {
-  const latest = new Map<string, Evaluation>()
-  for (const evaluation of evaluations) {
-    latest.delete(evaluation.check)
-    latest.set(evaluation.check, evaluation)
-  }
-  const order = [...new Set(evaluations.map(evaluation => evaluation.check))]
-  return order.map(check => latest.get(check) as Evaluation)
-}
-
 function evaluationLines(report: RunReport, style: Style): string[] {
-  const latest = lastEvaluations(report.evaluations)
+  const latest = latestEvaluations(report.evaluations)
   if (latest.length === 0) return []
   const rows = latest.map(evaluation => [
     cell(evaluation.verdict, verdictColor(evaluation.verdict, style)),

@@ -2,6 +2,8 @@
  * The engine's Logger for a terminal. On a TTY the watch's evaluation lines redraw one spinner line;
  * elsewhere (pipes, CI logs) every line is printed as it comes.
  */
+import { formatProgress } from '../analysis/progress.js'
+import type { ProgressEvent } from '../analysis/types.js'
 import type { Logger } from '../engine/context.js'
 import type { Style } from './render.js'
 
@@ -28,35 +30,29 @@ export interface TerminalLoggerOptions {
 }
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏']
-/** The watch's lines: "[1m30s/5m] success-rate 0.997 >= 0.99 ok". */
-const PROGRESS_LINE = /^\[[^\]\s]+\/[^\]\s]+\] /
 const CLEAR_LINE = '\r\u001b[2K'
-
-export function isProgressLine(message: string): boolean {
-  return PROGRESS_LINE.test(message)
-}
 
 export class TerminalLogger implements Logger {
   private depth = 0
-  private progress: string | undefined
+  private progressLine: string | undefined
   private frame = 0
   private timer: ReturnType<typeof setInterval> | undefined
 
   constructor(private readonly options: TerminalLoggerOptions) {}
 
   info(message: string): void {
-    const { style } = this.options
-    if (isProgressLine(message)) {
-      const failing = / FAIL \(\d+\/\d+\)/.test(message)
-      // Failures stay on screen; passing evaluations only move the progress line on.
-      if (this.options.interactive && !failing) {
-        this.drawProgress(message)
-        return
-      }
-      this.print(this.options.out, failing ? style.red(message) : message)
+    this.print(this.options.out, message)
+  }
+
+  progress(event: ProgressEvent): void {
+    const line = formatProgress(event)
+    const failing = event.countsAsFailure
+    // Failures stay on screen; passing evaluations only move the progress line on.
+    if (this.options.interactive && !failing) {
+      this.drawProgress(line)
       return
     }
-    this.print(this.options.out, message)
+    this.print(this.options.out, failing ? this.options.style.red(line) : line)
   }
 
   warning(message: string): void {
@@ -102,7 +98,7 @@ export class TerminalLogger implements Logger {
   }
 
   private drawProgress(message: string): void {
-    this.progress = this.redact(message)
+    this.progressLine = this.redact(message)
     this.frame = (this.frame + 1) % SPINNER.length
     this.redrawProgress()
     const every = this.options.spinnerIntervalMs ?? 100
@@ -117,9 +113,9 @@ export class TerminalLogger implements Logger {
   }
 
   private redrawProgress(): void {
-    if (this.progress === undefined) return
+    if (this.progressLine === undefined) return
     const { out, style } = this.options
-    const line = `${this.indent()}${SPINNER[this.frame]} ${this.progress}`
+    const line = `${this.indent()}${SPINNER[this.frame]} ${this.progressLine}`
     // A wrapped line could not be redrawn in place: cut it to the terminal width.
     const width = out.columns && out.columns > 1 ? out.columns - 1 : undefined
     const fitted = width && line.length > width ? `${line.slice(0, width - 1)}…` : line
@@ -127,15 +123,15 @@ export class TerminalLogger implements Logger {
   }
 
   private clearProgress(): void {
-    if (this.progress !== undefined) this.options.out.write(CLEAR_LINE)
+    if (this.progressLine !== undefined) this.options.out.write(CLEAR_LINE)
   }
 
   private settleProgress(): void {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
-    const last = this.progress
+    const last = this.progressLine
     if (last === undefined) return
-    this.progress = undefined
+    this.progressLine = undefined
     this.options.out.write(`${CLEAR_LINE}${this.indent()}${last}\n`)
   }
 }

@@ -1,52 +1,11 @@
-/** Help texts of the command-line interface: the tool's and each command's. */
+/** Help texts of the command-line interface: the tool's and each command's (from the command registry). */
+import { COMMANDS, ENGINE_COMMANDS, type EngineCommand } from '../engine/commands.js'
 
 export const CLI_NAME = 'istio-canary'
 
-export type CliCommand = 'status' | 'advance' | 'verify' | 'rollback' | 'promote'
-
-export const CLI_COMMANDS: readonly CliCommand[] = ['status', 'advance', 'verify', 'rollback', 'promote']
-
-interface CommandHelp {
-  summary: string
-  details: string[]
-}
-
-const COMMAND_HELP: Record<CliCommand, CommandHelp> = {
-  status: {
-    summary: 'show the release: stage, ladder, last checks (read-only)',
-    details: [
-      'Reads the release state recorded on the routing objects and prints it. Changes nothing.',
-      'Status: idle, in-progress, completed or rolled-back.'
-    ]
-  },
-  advance: {
-    summary: 'apply the next stage of the plan and watch it',
-    details: [
-      'From idle, pins the routing to the stable version and applies stage 1; from a passed stage k,',
-      'applies stage k+1. The stage is watched for its bake time: failing checks roll the routing back.',
-      'A stage applied but not yet passed is watched again, not skipped. Ctrl-C stops the watch and',
-      "applies the plan's onCancel; a second Ctrl-C exits at once."
-    ]
-  },
-  verify: {
-    summary: "re-run the current stage's checks; roll back if they fail",
-    details: [
-      "Watches the current stage's checks for a short window: healthy, or rolled back.",
-      'Nothing in progress: unchanged.'
-    ]
-  },
-  rollback: {
-    summary: 'restore the routing to the stable version now',
-    details: [
-      'Restores the routing objects exactly to the rollback target recorded before stage 1. The canary',
-      'Deployments keep running. Never blocked by drift (it is reported as a warning).'
-    ]
-  },
-  promote: {
-    summary: 'apply the last stage now, skipping the rest, and watch it',
-    details: ['Like advance, but jumps straight to the last stage of the plan.']
-  }
-}
+/** Every engine command runs from the terminal too; `comment` is the action's alone. */
+export type CliCommand = EngineCommand
+export const CLI_COMMANDS: readonly CliCommand[] = ENGINE_COMMANDS
 
 const OPTIONS_HELP = [
   ['--plan <file|yaml>', 'the plan: a file path or the YAML itself (default: $ISTIO_CANARY_PLAN)'],
@@ -80,7 +39,7 @@ export function toolHelp(): string {
     `Usage: ${CLI_NAME} <command> [options]`,
     '',
     'Commands:',
-    ...table(CLI_COMMANDS.map(command => [command, COMMAND_HELP[command].summary] as const)),
+    ...table(CLI_COMMANDS.map(command => [command, COMMANDS[command].summary] as const)),
     '',
     'Options:',
     ...table(OPTIONS_HELP),
@@ -93,7 +52,7 @@ export function toolHelp(): string {
 }
 
 export function commandHelp(command: CliCommand): string {
-  const help = COMMAND_HELP[command]
+  const help = COMMANDS[command]
   return [
     `Usage: ${CLI_NAME} ${command} [options]`,
     '',

@@ -1,13 +1,16 @@
+import type { ProgressEvent } from '../analysis/types.js'
 import type { KubeClient } from '../kube/kube-client.js'
 import type { Plan } from '../plan/types.js'
-import type { Router } from '../routers/router.js'
+import type { RouterDefinition } from '../routers/router.js'
 
-/** Where log lines go: the action maps these to @actions/core, the CLI to the terminal. */
+/** Where a run's log goes: the action maps it to @actions/core, the CLI to the terminal. */
 export interface Logger {
   info(message: string): void
   warning(message: string): void
   debug(message: string): void
   group<T>(title: string, body: () => Promise<T>): Promise<T>
+  /** One evaluation of the watch. */
+  progress(event: ProgressEvent): void
 }
 
 export interface EngineContext {
@@ -15,7 +18,7 @@ export interface EngineContext {
   revision: string
   dryRun: boolean
   kube: KubeClient
-  router: Router
+  router: RouterDefinition
   run: { id?: string; url?: string }
   log: Logger
   /** Aborted on SIGINT/SIGTERM: the watch stops and onCancel applies. */

@@ -1,12 +1,16 @@
 /** Builds an engine for one run; shared by the action and the command-line interface. */
+import { checkSecrets } from '../analysis/checks/index.js'
 import { KubeClient, loadKubeConnection } from '../kube/kube-client.js'
 import type { Plan } from '../plan/types.js'
-import { routerFor } from '../routers/index.js'
+import { routerFor } from '../routers/registry.js'
 import type { EngineContext, Logger } from './context.js'
 import { Release } from './release.js'
 
-export { Release, type EngineCommand } from './release.js'
+export { Release } from './release.js'
+export { COMMANDS, ENGINE_COMMANDS, type EngineCommand } from './commands.js'
 export { ReleaseError, type EngineContext, type Logger } from './context.js'
+export type { ReleaseResult } from './result.js'
+export { loadPlan, parsePlan } from './plan-loader.js'
 
 export interface EngineOptions {
   plan: Plan
@@ -21,25 +25,15 @@ export interface EngineOptions {
   env: NodeJS.ProcessEnv
   onWatch?: EngineContext['onWatch']
   actor?: string
-  /** Called with every credential found (kubeconfig token, keys), to mask them before anything is logged. */
+  /** Called with every credential found (kubeconfig token, keys, check secrets), to mask them before anything is logged. */
   maskSecret: (secret: string) => void
-}
-
-/** Names of the environment variables the plan reads credentials from. */
-function credentialVariables(plan: Plan): string[] {
-  return plan.analysis.checks.flatMap(check => {
-    if (check.kind === 'http') return Object.values(check.headersFromEnv ?? {})
-    if (check.kind !== 'prometheus' && check.kind !== 'compare') return []
-    const { bearerTokenEnv, usernameEnv, passwordEnv } = check.prometheus
-    return [bearerTokenEnv, usernameEnv, passwordEnv].filter((name): name is string => Boolean(name))
-  })
 }
 
 export function createRelease(options: EngineOptions): Release {
   const { kubeconfig, context, maskSecret, ...rest } = options
   const connection = loadKubeConnection(kubeconfig, context)
   connection.secrets.forEach(maskSecret)
-  for (const name of credentialVariables(options.plan)) {
+  for (const name of checkSecrets(options.plan.analysis.checks)) {
     const value = options.env[name]
     if (value) maskSecret(value)
   }

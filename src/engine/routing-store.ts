@@ -1,22 +1,25 @@
 /**
- * Reads and writes the routing objects a release manages, with the state annotations on the primary object.
- * Every write is conditional on the resourceVersion that was read; the primary is written first so the state
- * always says what the other objects are about to become.
+ * Reads and writes the routing objects a release manages, with the release's annotations on the first object.
+ * Every write is conditional on the resourceVersion that was read; the first object is written first, so its state
+ * always says what the others are about to become; a write refused half-way puts back what it had written.
  */
+import type { JsonObject } from '../common/json.js'
+import { jsonEqual } from '../common/json.js'
 import { KubeError, type KubeClient, type KubeObject } from '../kube/kube-client.js'
 import type { Plan } from '../plan/types.js'
-import type { Router, RoutingSpecs } from '../routers/router.js'
-import type { Change } from '../report/types.js'
-import { jsonEqual, type JsonObject } from './json.js'
+import type { ManagedObject, RouterDefinition, RoutingSpecs } from '../routers/router.js'
 import { yamlDiff } from './diff.js'
 import {
   decodeState,
   decodeTarget,
   encodeState,
   encodeTarget,
-  type ReleaseState,
-  STATE_ANNOTATION,
-  TARGET_ANNOTATION
+  IN_PROGRESS_LABEL,
+  inProgress,
+  isStateAnnotation,
+  stateAnnotation,
+  targetAnnotation,
+  type ReleaseState
 } from './state.js'
 
 export interface RoutingSnapshot {
@@ -24,6 +27,15 @@ export interface RoutingSnapshot {
   specs: RoutingSpecs
   state?: ReleaseState
   target?: RoutingSpecs
+}
+
+/** One object a run created, updated or deleted (or, dry, would have). */
+export interface Change {
+  /** e.g. "VirtualService default/reviews" */
+  object: string
+  action: 'create' | 'update' | 'delete'
+  /** Unified diff of the spec's YAML before and after. */
+  diff: string
 }
 
 export interface WriteRequest {
@@ -37,10 +49,12 @@ export interface WriteRequest {
 
 /** An object one write call changed: as it was read, and as the apiserver returned it (undefined: absent). */
 interface Written {
-  name: string
   before?: KubeObject
   after?: KubeObject
 }
+
+/** How many times a write is tried again when only the controller's status moved the resourceVersion. */
+const STATUS_RACE_ATTEMPTS = 3
 
 function withoutServerFields(object: KubeObject): KubeObject {
   const { resourceVersion, uid, creationTimestamp, generation, managedFields, ...metadata } = object.metadata
@@ -48,31 +62,64 @@ function withoutServerFields(object: KubeObject): KubeObject {
   return { ...object, metadata }
 }
 
+/** What a writer other than a status controller can change: everything but status and server bookkeeping. */
+function userContent(object: KubeObject | undefined): unknown {
+  if (!object) return null
+  const { metadata, status, ...rest } = withoutServerFields(object)
+  void status
+  return { ...rest, metadata }
+}
+
 export class RoutingStore {
+  private readonly managed: ManagedObject[]
+
   constructor(
     private readonly kube: KubeClient,
-    private readonly router: Router,
+    private readonly router: RouterDefinition,
     private readonly plan: Plan
-  ) {}
+  ) {
+    this.managed = router.objects(plan)
+  }
 
-  private label(name: string): string {
-    return `${this.router.resource.kind} ${this.plan.namespace}/${name}`
+  get primary(): ManagedObject {
+    return this.managed[0]
+  }
+
+  label(key: string): string {
+    return `${this.router.resource.kind} ${key}`
   }
 
   async read(): Promise<RoutingSnapshot> {
-    const names = this.router.managedNames(this.plan)
     const objects: Record<string, KubeObject | undefined> = {}
-    if (names.length === 1) {
-      objects[names[0]] = await this.kube.getCustom(this.router.resource, this.plan.namespace, names[0])
+    const namespaces = new Set(this.managed.map(object => object.namespace))
+    if (this.managed.length > 1 && namespaces.size === 1) {
+      // The RouteRules of one release: one list instead of a get per rule.
+      const listed = await this.kube.listCustom(this.router.resource, this.primary.namespace)
+      for (const object of this.managed)
+        objects[object.key] = listed.find(item => item.metadata.name === object.name)
     } else {
-      const listed = await this.kube.listCustom(this.router.resource, this.plan.namespace)
-      for (const name of names) objects[name] = listed.find(object => object.metadata.name === name)
+      const read = await Promise.all(
+        this.managed.map(object => this.kube.getCustom(this.router.resource, object.namespace, object.name))
+      )
+      this.managed.forEach((object, index) => (objects[object.key] = read[index]))
     }
     const specs: RoutingSpecs = Object.fromEntries(
-      names.map(name => [name, (objects[name]?.spec as JsonObject | undefined) ?? null])
+      this.managed.map(object => [object.key, (objects[object.key]?.spec as JsonObject | undefined) ?? null])
     )
-    const annotations = objects[this.router.primaryName(this.plan)]?.metadata.annotations
-    return { objects, specs, state: decodeState(annotations), target: decodeTarget(annotations) }
+    const annotations = objects[this.primary.key]?.metadata.annotations
+    return {
+      objects,
+      specs,
+      state: decodeState(annotations, this.plan),
+      target: decodeTarget(annotations, this.plan)
+    }
+  }
+
+  /** Only the release state, from the first object: what a watch checks each round. */
+  async readState(): Promise<ReleaseState | undefined> {
+    const { namespace, name } = this.primary
+    const object = await this.kube.getCustom(this.router.resource, namespace, name)
+    return decodeState(object?.metadata.annotations, this.plan)
   }
 
   /** Writes the desired specs and the state; returns the new snapshot and the changes made (or, dry, that would be). */
@@ -80,40 +127,33 @@ export class RoutingStore {
     snapshot: RoutingSnapshot,
     request: WriteRequest
   ): Promise<{ snapshot: RoutingSnapshot; changes: Change[] }> {
-    const primary = this.router.primaryName(this.plan)
     const objects = { ...snapshot.objects }
     const changes: Change[] = []
-    const options = { dryRun: request.dryRun, retry: request.retry }
-    const names = [primary, ...Object.keys(request.desired).filter(name => name !== primary)]
     const written: Written[] = []
-    for (const name of names) {
-      const current = objects[name]
-      const desired = request.desired[name] ?? null
+    for (const object of this.managed) {
+      const { key } = object
+      const current = objects[key]
+      const desired = request.desired[key] ?? null
       const before = (current?.spec as JsonObject | undefined) ?? null
-      const isPrimary = name === primary
-      if (!isPrimary && jsonEqual(before, desired)) continue
+      const isPrimary = key === this.primary.key
+      const body =
+        desired === null ? undefined : this.buildObject(object, current, desired, request, isPrimary)
+      const unchanged =
+        desired === null
+          ? !current
+          : current !== undefined && jsonEqual(userContent(current), userContent(body))
+      if (unchanged && !isPrimary) continue
       try {
-        if (desired === null) {
-          if (!current) continue
-          await this.guard(name, () => this.kube.deleteCustom(this.router.resource, current, options))
-          objects[name] = undefined
-        } else {
-          const object = this.buildObject(name, current, desired, isPrimary ? request : undefined)
-          objects[name] = await this.guard(name, () =>
-            current
-              ? this.kube.replaceCustom(this.router.resource, object, options)
-              : this.kube.createCustom(this.router.resource, object, options)
-          )
-        }
+        objects[key] = await this.writeOne(object, current, body, request)
       } catch (error) {
         throw await this.undoAfter(error, written, request)
       }
-      if (!request.dryRun) written.push({ name, before: current, after: objects[name] })
+      if (!request.dryRun) written.push({ before: current, after: objects[key] })
       if (!jsonEqual(before, desired)) {
         changes.push({
-          object: this.label(name),
+          object: this.label(key),
           action: desired === null ? 'delete' : current ? 'update' : 'create',
-          diff: yamlDiff(this.label(name), before, desired)
+          diff: yamlDiff(this.label(key), before, desired)
         })
       }
     }
@@ -125,17 +165,60 @@ export class RoutingStore {
   }
 
   /**
+   * One conditional write. A gateway controller writes route status after every change and so moves the
+   * resourceVersion: when a conflict turns out to be only that, the write goes again at the new version.
+   */
+  private async writeOne(
+    object: ManagedObject,
+    current: KubeObject | undefined,
+    body: KubeObject | undefined,
+    request: WriteRequest
+  ): Promise<KubeObject | undefined> {
+    const options = { dryRun: request.dryRun, retry: request.retry }
+    const type = this.router.resource
+    let read = current
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!body) {
+          if (read) await this.kube.deleteCustom(type, read, options)
+          return undefined
+        }
+        if (!read) return await this.kube.createCustom(type, body, options)
+        const conditional = {
+          ...body,
+          metadata: { ...body.metadata, resourceVersion: read.metadata.resourceVersion }
+        }
+        return await this.kube.replaceCustom(type, conditional, options)
+      } catch (error) {
+        if (!(error instanceof KubeError && (error.conflict || error.status === 409))) throw error
+        const fresh =
+          read && attempt < STATUS_RACE_ATTEMPTS
+            ? await this.kube.getCustom(type, object.namespace, object.name)
+            : undefined
+        if (fresh && jsonEqual(userContent(fresh), userContent(read))) {
+          read = fresh
+          continue
+        }
+        throw new KubeError(
+          `conflict: ${this.label(object.key)} was changed by another writer since this run read it; nothing was overwritten. Re-run to continue from the new state (${error.message})`,
+          error.status,
+          error.reason
+        )
+      }
+    }
+  }
+
+  /**
    * A write of several objects stopped half-way on a definite refusal (an HTTP answer): put back the objects
-   * this call already wrote, newest first, so the routing (and the state on the primary) is again the stage it
-   * was. Not for a rollback, whose partial progress towards stable is better than none, and not when the answer
-   * was lost (timeout, dropped connection): that write may have landed, and the state on the primary already
-   * records the unfinished write, which the next run converges. Returns the error to throw.
+   * this call already wrote, newest first, so the routing (and the state on the first object) is again the stage
+   * it was. Not for a rollback, whose partial progress towards stable is better than none, and not when the
+   * answer was lost (timeout, dropped connection): that write may have landed, and the state on the first object
+   * already records the unfinished write, which the next run converges. Returns the error to throw.
    */
   private async undoAfter(error: unknown, written: Written[], request: WriteRequest): Promise<unknown> {
     const definite = error instanceof KubeError && error.status > 0
-    if (!definite || written.length === 0 || request.dryRun || request.state.phase === 'rolled-back') {
+    if (!definite || written.length === 0 || request.dryRun || request.state.phase === 'rolled-back')
       return error
-    }
     const options = { dryRun: false, retry: true }
     const type = this.router.resource
     try {
@@ -162,42 +245,47 @@ export class RoutingStore {
   }
 
   private buildObject(
-    name: string,
+    object: ManagedObject,
     current: KubeObject | undefined,
     spec: JsonObject,
-    stateWrite: WriteRequest | undefined
+    request: WriteRequest,
+    isPrimary: boolean
   ): KubeObject {
     const { group, version, kind } = this.router.resource
     const base: KubeObject = current ?? {
       apiVersion: `${group}/${version}`,
       kind,
       metadata: {
-        name,
-        namespace: this.plan.namespace,
+        name: object.name,
+        namespace: object.namespace,
         labels: { 'app.kubernetes.io/managed-by': 'istio-canary-action' }
       }
     }
     const annotations = { ...(base.metadata.annotations ?? {}) }
-    if (stateWrite) {
-      annotations[STATE_ANNOTATION] = encodeState(stateWrite.state)
-      if (stateWrite.target) annotations[TARGET_ANNOTATION] = encodeTarget(stateWrite.target)
+    if (isPrimary) {
+      annotations[stateAnnotation(this.plan)] = encodeState(request.state)
+      if (request.target) annotations[targetAnnotation(this.plan)] = encodeTarget(request.target)
     }
-    return { ...base, metadata: { ...base.metadata, annotations }, spec }
+    const labels = { ...(base.metadata.labels ?? {}) }
+    if (inProgress(request.state.phase) || this.otherReleaseInProgress(annotations))
+      labels[IN_PROGRESS_LABEL] = 'true'
+    else delete labels[IN_PROGRESS_LABEL]
+    const { resourceVersion, ...metadata } = base.metadata
+    void resourceVersion
+    return { ...base, metadata: { ...metadata, annotations, labels }, spec }
   }
 
-  /** Turns a resourceVersion conflict into the message the user needs: someone else wrote the object. */
-  private async guard<T>(name: string, write: () => Promise<T>): Promise<T> {
-    try {
-      return await write()
-    } catch (error) {
-      if (error instanceof KubeError && (error.conflict || error.status === 409)) {
-        throw new KubeError(
-          `conflict: ${this.label(name)} was changed by another writer since this run read it; nothing was overwritten. Re-run to continue from the new state (${error.message})`,
-          error.status,
-          error.reason
-        )
+  /** Another service's release recorded on this object is still running: the GitOps label stays for it. */
+  private otherReleaseInProgress(annotations: Record<string, string>): boolean {
+    const own = stateAnnotation(this.plan)
+    return Object.entries(annotations).some(([key, value]) => {
+      if (key === own || !isStateAnnotation(key)) return false
+      try {
+        const phase = (JSON.parse(value) as { phase?: unknown }).phase
+        return typeof phase === 'string' && phase !== 'completed' && phase !== 'rolled-back'
+      } catch {
+        return false
       }
-      throw error
-    }
+    })
   }
 }

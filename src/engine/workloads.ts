@@ -9,22 +9,34 @@ export function selectorText(selector: Labels): string {
     .join(',')
 }
 
-/** Deployments whose pods carry every label of the selector (pod template labels, not the Deployment's own). */
+/** Whether labels carry every key and value of the selector. */
+export function selects(selector: Labels, labels: Labels | undefined): boolean {
+  return Object.entries(selector).every(([key, value]) => labels?.[key] === value)
+}
+
+/** The labels of a Deployment's pods (its template's, not the Deployment's own). */
+export function podLabels(deployment: V1Deployment): Labels {
+  return deployment.spec?.template?.metadata?.labels ?? {}
+}
+
+/** Deployments whose pods carry every label of the selector. */
 export async function findDeployments(
   kube: KubeClient,
   namespace: string,
   selector: Labels
 ): Promise<V1Deployment[]> {
   const all = await kube.listDeployments(namespace)
-  return all.filter(deployment => {
-    const labels = deployment.spec?.template?.metadata?.labels ?? {}
-    return Object.entries(selector).every(([key, value]) => labels[key] === value)
-  })
+  return all.filter(deployment => selects(selector, podLabels(deployment)))
 }
 
-/** Available, and the controller has seen the latest spec with every replica updated. */
+/**
+ * Ready to take traffic: Available, the controller has seen the latest spec, and at least one replica (and
+ * every desired one) is updated and available. A Deployment scaled to 0 reports Available=True but serves nothing.
+ */
 export function availability(deployment: V1Deployment): { available: boolean; reason?: string } {
   const status = deployment.status ?? {}
+  const wanted = deployment.spec?.replicas ?? 1
+  if (wanted === 0) return { available: false, reason: 'scaled to 0 replicas' }
   const condition = status.conditions?.find(c => c.type === 'Available')
   if ((status.observedGeneration ?? 0) < (deployment.metadata?.generation ?? 0)) {
     return { available: false, reason: 'rollout not yet observed by the controller' }
@@ -36,9 +48,11 @@ export function availability(deployment: V1Deployment): { available: boolean; re
       reason: `Available=${condition?.status ?? 'Unknown'}${detail ? ` (${detail})` : ''}`
     }
   }
-  const wanted = deployment.spec?.replicas ?? 1
   if ((status.updatedReplicas ?? 0) < wanted) {
     return { available: false, reason: `${status.updatedReplicas ?? 0}/${wanted} replicas updated` }
+  }
+  if ((status.availableReplicas ?? 0) < wanted) {
+    return { available: false, reason: `${status.availableReplicas ?? 0}/${wanted} replicas available` }
   }
   return { available: true }
 }

@@ -1,6 +1,7 @@
 /**
  * `/canary <command>` PR comments: parse the command, check the commenter may run it, acknowledge it.
  */
+import { COMMANDS, ENGINE_COMMANDS, type EngineCommand } from '../engine/commands.js'
 import { reportMarker, withNotice } from '../report/render-markdown.js'
 import {
   createGitHubClient,
@@ -10,8 +11,11 @@ import {
   type RepositoryPermission
 } from './github-client.js'
 
-export const CANARY_COMMANDS = ['advance', 'rollback', 'promote', 'status'] as const
-export type CanaryCommand = (typeof CANARY_COMMANDS)[number]
+/** The commands a `/canary` comment may give. */
+export const CANARY_COMMANDS: readonly EngineCommand[] = ENGINE_COMMANDS.filter(
+  command => COMMANDS[command].viaComment
+)
+export type CanaryCommand = EngineCommand
 
 /**
  * The command in a comment: the first line starting with `/canary` decides; text after the command word is

@@ -3,6 +3,7 @@
  * Every failure becomes a warning; publishing never changes a rollout's outcome.
  */
 import { appendFile } from 'node:fs/promises'
+import { COMMANDS } from '../engine/commands.js'
 import { renderReport, reportMarker, withNotice } from '../report/render-markdown.js'
 import type { RunReport } from '../report/types.js'
 import {
@@ -14,7 +15,8 @@ import {
   type PullRequestRef
 } from './github-client.js'
 
-export type ReportKind = 'comment' | 'status' | 'summary'
+export const REPORT_KINDS = ['comment', 'status', 'summary'] as const
+export type ReportKind = (typeof REPORT_KINDS)[number]
 
 export interface PublishOptions {
   token: string
@@ -39,11 +41,14 @@ export function statusContext(service: string): string {
 
 /** The commit status a run should leave, or undefined when it should leave none (dry runs, `status`). */
 export function commitStatusFor(report: RunReport): { state: CommitState; description: string } | undefined {
-  if (report.command === 'status' || report.dryRun) return undefined
+  if (!COMMANDS[report.command].writes || report.dryRun) return undefined
   let state: CommitState
   switch (report.status) {
     case 'rolled-back':
       state = 'failure'
+      break
+    case 'inconclusive':
+      state = 'pending'
       break
     case 'advanced':
     case 'completed':

@@ -97,7 +97,7 @@ export function loadKubeConnection(kubeconfigYaml: string, context: string): Kub
     if (!config.getContextObject(context)) {
       const known = config.getContexts().map(c => c.name)
       throw new Error(
-        `context: '${context}' is not in the kubeconfig (contexts: ${known.join(', ') || 'none'}); fix the input 'context'`
+        `context: '${context}' is not in the kubeconfig (contexts: ${known.join(', ') || 'none'}); name one of its contexts`
       )
     }
     config.setCurrentContext(context)
@@ -105,7 +105,7 @@ export function loadKubeConnection(kubeconfigYaml: string, context: string): Kub
   const cluster = config.getCurrentCluster()
   if (!cluster?.server) {
     throw new Error(
-      'kubeconfig: no current cluster with a server; set current-context or the input `context`'
+      'kubeconfig: no current cluster with a server; set current-context in the kubeconfig, or name a context'
     )
   }
   const user = config.getCurrentUser()

@@ -4,10 +4,15 @@ import { resolve } from 'node:path'
 import { PlanError } from './plan-error.js'
 import { parsePlan } from './plan-parser.js'
 import type { Plan } from './types.js'
+import type { PlanVocabulary } from './vocabulary.js'
 
 /** `source` is `inline` for YAML given directly, else the path as given. */
-export function loadPlan(planInput: string, workspace: string): { plan: Plan; source: string } {
-  if (isInlinePlan(planInput)) return { plan: parsePlan(planInput), source: 'inline' }
+export function loadPlan(
+  planInput: string,
+  workspace: string,
+  vocabulary: PlanVocabulary
+): { plan: Plan; source: string } {
+  if (isInlinePlan(planInput)) return { plan: parsePlan(planInput, vocabulary), source: 'inline' }
   const relativePath = planInput.trim()
   if (relativePath === '') {
     throw new PlanError(
@@ -21,7 +26,7 @@ export function loadPlan(planInput: string, workspace: string): { plan: Plan; so
   if (stats === undefined) throw new PlanError('', `file '${relativePath}' not found in the workspace`)
   if (!stats.isFile())
     throw new PlanError('', `'${relativePath}' is not a file; give the path of the plan YAML`)
-  return { plan: parsePlan(readFileSync(absolutePath, 'utf8')), source: relativePath }
+  return { plan: parsePlan(readFileSync(absolutePath, 'utf8'), vocabulary), source: relativePath }
 }
 
 function isInlinePlan(planInput: string): boolean {

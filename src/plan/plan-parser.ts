@@ -8,19 +8,25 @@ import {
   failOnDuplicateNames,
   Mapping,
   PlanDocument,
-  readBoolean,
   readDuration,
   readEnum,
-  readInteger,
   readList,
   readNonEmptyString,
-  readRecord,
   readString,
-  refine,
-  type Reader
+  refine
 } from './plan-yaml.js'
-import { re2Problem } from './re2.js'
-import type { Deploy, Plan, RouterKind, Stage, StringMatch } from './types.js'
+import { readStageName, STAGE_KINDS, type LadderSoFar } from './stages.js'
+import type {
+  Deploy,
+  Plan,
+  RouterKind,
+  Routing,
+  RoutingObject,
+  SessionAffinity,
+  Stage,
+  StageKind
+} from './types.js'
+import type { PlanHead, PlanVocabulary, RouterSyntax } from './vocabulary.js'
 
 const PLAN_KEYS = [
   'service',
@@ -31,22 +37,21 @@ const PLAN_KEYS = [
   'canary',
   'versionLabel',
   'deploy',
+  'sessionAffinity',
   'stages',
   'analysis'
 ]
-const ROUTERS: readonly RouterKind[] = ['VirtualService', 'RouteRule']
-const STAGE_KINDS = ['match', 'weight', 'finalize'] as const
-const STRING_MATCH_KINDS = ['exact', 'prefix', 'regex'] as const
-const MAX_NAME_LENGTH = 63
-/** The RouteRule that carries the weights is `<routing.name>-default`. */
-const ROUTE_RULE_DEFAULT_SUFFIX = 'default'
-
+const ENTRY_KEYS = ['name', 'namespace', 'route', 'kind']
 const DEFAULT_DEPLOY_TIMEOUT_MS = 5 * 60_000
+const DEFAULT_COOKIE = 'istio-canary'
+const DEFAULT_MAX_AGE_SECONDS = 24 * 3600
+/** Browsers cap a cookie's lifetime at 400 days. */
+const MAX_COOKIE_AGE_SECONDS = 400 * 24 * 3600
 
 const readDnsLabel = refine(readString, dnsLabelProblem)
 const readLabelValue = refine(readString, labelValueProblem)
 
-export function parsePlan(yamlText: string): Plan {
+export function parsePlan(yamlText: string, vocabulary: PlanVocabulary): Plan {
   const document = PlanDocument.parse(yamlText)
   const root = document.value
   if (root === null || root === undefined) {
@@ -61,48 +66,94 @@ export function parsePlan(yamlText: string): Plan {
   const plan = Mapping.read(document, [], root, PLAN_KEYS)
 
   const service = plan.required('service', readDnsLabel, 'the name of the Kubernetes Service being released')
-  const router = plan.withDefault('router', readEnum(ROUTERS), 'VirtualService')
-  const routing = readRouting(plan, service, router)
+  const namespace = plan.withDefault('namespace', readDnsLabel, 'default')
+  const routers = Object.keys(vocabulary.routers) as RouterKind[]
+  const router = plan.withDefault('router', readEnum(routers), 'VirtualService')
   const stable = plan.required('stable', readLabelValue, 'the version serving traffic now, e.g. v1')
   const canary = plan.required('canary', readLabelValue, 'the version being released, e.g. v2')
   if (canary === stable) plan.fail('canary', `must differ from stable ('${stable}'): name the new version`)
+  const head: PlanHead = { service, namespace, router, stable, canary }
+  const syntax = vocabulary.routers[router]
+  const routing = readRouting(plan, head, syntax)
   const deploy = plan.has('deploy') ? readDeploy(plan.mapping('deploy', ['manifests', 'timeout'])) : undefined
+  const stages = readStages(plan)
+  const sessionAffinity = plan.has('sessionAffinity') ? readSessionAffinity(plan, stages) : undefined
 
-  return {
+  const parsed: Plan = {
     service,
-    namespace: plan.withDefault('namespace', readDnsLabel, 'default'),
+    namespace,
     router,
     routing,
     stable,
     canary,
     versionLabel: plan.withDefault('versionLabel', refine(readString, labelKeyProblem), 'version'),
     ...(deploy !== undefined && { deploy }),
-    stages: readStages(plan, router, routing.name),
-    analysis: readAnalysis(plan)
+    ...(sessionAffinity !== undefined && { sessionAffinity }),
+    stages,
+    analysis: readAnalysis(plan, head, vocabulary)
   }
+  const [problem] = syntax.problems?.(parsed) ?? []
+  if (problem) document.fail(problem.path, problem.problem)
+  return parsed
 }
 
-function readRouting(plan: Mapping, service: string, router: RouterKind): Plan['routing'] {
-  const routing = plan.mapping('routing', ['name', 'route'], { allowEmpty: true })
-  const name = routing.withDefault('name', readDnsLabel, service)
-  // An empty route means the same as none: shift every route to the service.
-  const route = routing.optional('route', readString) || undefined
-  if (router === 'RouteRule') {
-    if (route !== undefined) {
-      routing.fail(
-        'route',
-        'RouteRule has no named routes; remove routing.route or use router: VirtualService'
-      )
-    }
-    const longest = `${name}-${ROUTE_RULE_DEFAULT_SUFFIX}`
-    if (longest.length > MAX_NAME_LENGTH) {
-      routing.fail(
-        'name',
-        `is too long for RouteRule: '${longest}' exceeds ${MAX_NAME_LENGTH} characters; set a shorter routing.name`
-      )
-    }
+/** `routing` is one mapping or a list of them; absent, it names the VirtualService called like the service. */
+function readRouting(plan: Mapping, head: PlanHead, syntax: RouterSyntax): Routing {
+  if (!Array.isArray(plan.value('routing'))) {
+    const routing = plan.mapping('routing', [...ENTRY_KEYS, ...syntax.optionKeys], { allowEmpty: true })
+    const object = readRoutingObject(routing, head, syntax, head.service)
+    return { objects: [object], ...syntax.readOptions?.(routing, head) }
   }
-  return { name, ...(route !== undefined && { route }) }
+  const entries = plan.required(
+    'routing',
+    readList(
+      (value, path, document) => Mapping.read(document, path, value, [...ENTRY_KEYS, ...syntax.optionKeys]),
+      'must list at least one routing object, e.g. - name: reviews'
+    ),
+    'the routing objects'
+  )
+  if (entries.length > 1 && !syntax.severalObjects) {
+    entries[1].fail('name', `${head.router} takes one routing object; list only one`)
+  }
+  const objects = entries.map((entry, index) => {
+    if (index > 0) {
+      const option = syntax.optionKeys.find(key => entry.has(key))
+      if (option)
+        entry.fail(option, `belongs on the first routing entry, which holds the release's ${option}`)
+    }
+    if (!entry.has('name')) entry.fail('name', 'is required: the name of the routing object')
+    return readRoutingObject(entry, head, syntax, head.service)
+  })
+  failOnDuplicateNames(
+    plan.document,
+    objects.map((object, index) => ({
+      name: `${object.namespace}/${object.name}`,
+      path: [...plan.at('routing'), index, 'name']
+    })),
+    'routing object'
+  )
+  return { objects, ...syntax.readOptions?.(entries[0], head) }
+}
+
+function readRoutingObject(
+  entry: Mapping,
+  head: PlanHead,
+  syntax: RouterSyntax,
+  defaultName: string
+): RoutingObject {
+  const kind = entry.optional('kind', readString)
+  if (kind !== undefined && kind !== head.router) {
+    entry.fail(
+      'kind',
+      `is '${kind}', but the plan's router is ${head.router}: every routing object of a release is of the plan's router kind`
+    )
+  }
+  const name = entry.withDefault('name', readDnsLabel, defaultName)
+  const namespace = entry.withDefault('namespace', readDnsLabel, head.namespace)
+  // An empty route means the same as none: shift every route to the service.
+  const route = entry.optional('route', readString) || undefined
+  if (route !== undefined && syntax.routeRefusal) entry.fail('route', syntax.routeRefusal)
+  return { name, namespace, ...(route !== undefined && { route }) }
 }
 
 function readDeploy(deploy: Mapping): Deploy {
@@ -127,55 +178,27 @@ function manifestPathProblem(path: string): string | undefined {
   return undefined
 }
 
-function readStages(plan: Mapping, router: RouterKind, routingName: string): Stage[] {
+function readStages(plan: Mapping): Stage[] {
+  const kinds = Object.keys(STAGE_KINDS) as StageKind[]
   const stageMappings = plan.required(
     'stages',
     readList(
-      (value, path, document) => Mapping.read(document, path, value, ['name', 'bake', ...STAGE_KINDS]),
+      (value, path, document) => Mapping.read(document, path, value, ['name', 'bake', ...kinds]),
       'must list at least one stage, e.g. - weight: 10'
     ),
     'the list of stages, e.g. - weight: 10'
   )
-  let matchStageCount = 0
-  let previousWeight: number | undefined
-  const stages = stageMappings.map((stage, index): Stage => {
-    const bakeMs = stage.optional('bake', readDuration({ positive: false }))
-    const common = bakeMs === undefined ? {} : { bakeMs }
-    switch (stage.exactlyOneOf(STAGE_KINDS)) {
-      case 'match': {
-        matchStageCount += 1
-        const defaultName = matchStageCount === 1 ? 'test-user' : `match-${matchStageCount}`
-        const name = stage.withDefault('name', readDnsLabel, defaultName)
-        const ruleNameProblem = router === 'RouteRule' ? routeRuleNameProblem(routingName, name) : undefined
-        if (ruleNameProblem !== undefined) stage.fail('name', ruleNameProblem)
-        return { kind: 'match', name, ...common, headers: readHeaders(stage.mapping('match', ['headers'])) }
-      }
-      case 'weight': {
-        const weight = stage.required('weight', readInteger(1, 100), 'the percent of traffic for the canary')
-        if (previousWeight !== undefined && weight <= previousWeight) {
-          stage.fail(
-            'weight',
-            `must be greater than the previous weight stage (${previousWeight}); got ${weight}`
-          )
-        }
-        previousWeight = weight
-        const name = stage.withDefault('name', readStageName, `${weight}%`)
-        return { kind: 'weight', name, ...common, weight }
-      }
-      case 'finalize': {
-        if (index !== stageMappings.length - 1) {
-          stage.fail('finalize', 'must be the last stage; move it to the end of stages')
-        }
-        const finalize = stage.mapping('finalize', ['deleteStable'], { allowEmpty: true })
-        const name = stage.withDefault('name', readStageName, 'finalize')
-        return {
-          kind: 'finalize',
-          name,
-          ...common,
-          deleteStable: finalize.withDefault('deleteStable', readBoolean, false)
-        }
-      }
-    }
+  const ladder: LadderSoFar = { index: 0, count: stageMappings.length, matchStages: 0 }
+  const stages = stageMappings.map((mapping, index): Stage => {
+    ladder.index = index
+    const bakeMs = mapping.optional('bake', readDuration({ positive: false }))
+    const kind = STAGE_KINDS[mapping.exactlyOneOf(kinds)]
+    const { defaultName, ...settings } = kind.read(mapping, ladder)
+    const name = mapping.withDefault('name', kind.namesObjects ? readDnsLabel : readStageName, defaultName)
+    const stage = { ...settings, name, ...(bakeMs !== undefined && { bakeMs }) } as Stage
+    if (stage.kind === 'match') ladder.matchStages += 1
+    if (stage.kind === 'weight') ladder.previousWeight = stage.weight
+    return stage
   })
   failOnDuplicateNames(
     plan.document,
@@ -185,47 +208,36 @@ function readStages(plan: Mapping, router: RouterKind, routingName: string): Sta
   return stages
 }
 
-/** Weight and finalize stages may be named like `25%`; match stage names become part of object names. */
-const readStageName = refine(readString, name =>
-  /^\d{1,3}%$/.test(name) ? undefined : dnsLabelProblem(name)
-)
+/** A cookie name is an HTTP token (RFC 6265). */
+const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
-/** RouteRule match stages become rules named `<routing.name>-<stage name>`, next to `<routing.name>-default`. */
-function routeRuleNameProblem(routingName: string, stageName: string): string | undefined {
-  const ruleName = `${routingName}-${stageName}`
-  if (stageName === ROUTE_RULE_DEFAULT_SUFFIX) {
-    return `'${stageName}' is taken by the RouteRule '${ruleName}' that carries the weights; choose another name`
-  }
-  if (ruleName.length > MAX_NAME_LENGTH) {
-    return `makes the RouteRule name '${ruleName}' longer than ${MAX_NAME_LENGTH} characters; choose a shorter name`
-  }
-  return undefined
-}
-
-function readHeaders(match: Mapping): Record<string, StringMatch> {
-  return match.required(
-    'headers',
-    readRecord(readStringMatch, matchHeaderNameProblem, 'must name at least one header to match'),
-    'the request headers that send a request to the canary, e.g. cookie: { regex: "^(.*;)?(user=test)(;.*)?$" }'
+function readSessionAffinity(plan: Mapping, stages: Stage[]): SessionAffinity {
+  const affinity = plan.mapping('sessionAffinity', ['cookieName', 'maxAge'], { allowEmpty: true })
+  const cookieName = affinity.withDefault(
+    'cookieName',
+    refine(readNonEmptyString, name =>
+      COOKIE_NAME.test(name)
+        ? undefined
+        : `'${name}' is not a valid cookie name (letters, digits and !#$%&'*+.^_\`|~-, no spaces, '=' or ';')`
+    ),
+    DEFAULT_COOKIE
   )
-}
-
-function matchHeaderNameProblem(name: string): string | undefined {
-  const valid = /^:?[a-z0-9!#$%&'*+.^_`|~-]+$/
-  if (valid.test(name)) return undefined
-  if (valid.test(name.toLowerCase())) {
-    return `header names must be lowercase (Istio matches lowercased names); write '${name.toLowerCase()}'`
-  }
-  return `'${name}' is not a valid HTTP header name`
-}
-
-const readStringMatch: Reader<StringMatch> = (value, path, document) => {
-  const match = Mapping.read(document, path, value, STRING_MATCH_KINDS)
-  const kind = match.exactlyOneOf(STRING_MATCH_KINDS)
-  const text = match.required(
-    kind,
-    kind === 'regex' ? refine(readNonEmptyString, re2Problem) : readNonEmptyString,
-    `the ${kind} string`
+  const maxAgeMs = affinity.optional(
+    'maxAge',
+    refine(readDuration({ positive: true }), ms =>
+      ms % 1000 !== 0
+        ? `must be whole seconds (a cookie's Max-Age is in seconds); got ${ms}ms`
+        : ms / 1000 > MAX_COOKIE_AGE_SECONDS
+          ? 'must be at most 400 days (browsers cap a cookie at that)'
+          : undefined
+    )
   )
-  return { [kind]: text } as StringMatch
+  const ramps = stages.some(stage => stage.kind === 'weight' && stage.weight < 100)
+  if (!ramps) {
+    plan.fail(
+      'sessionAffinity',
+      'needs a weight stage below 100: the sticky cookie is set only while traffic is split; add one or remove sessionAffinity'
+    )
+  }
+  return { cookieName, maxAgeSeconds: maxAgeMs === undefined ? DEFAULT_MAX_AGE_SECONDS : maxAgeMs / 1000 }
 }

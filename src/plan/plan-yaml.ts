@@ -13,7 +13,7 @@ import {
   type Document,
   type Node
 } from 'yaml'
-import { parseDuration } from './duration.js'
+import { DurationError, parseDuration } from '../common/duration.js'
 import { didYouMean } from './names.js'
 import { PlanError } from './plan-error.js'
 
@@ -127,9 +127,9 @@ export function readDuration({ positive }: { positive: boolean }): Reader<number
     }
     let ms: number
     try {
-      ms = parseDuration(String(value), formatPath(path))
+      ms = parseDuration(String(value))
     } catch (error) {
-      if (error instanceof PlanError) return document.fail(path, error.problem)
+      if (error instanceof DurationError) return document.fail(path, error.problem)
       throw error
     }
     if (positive && ms === 0) return document.fail(path, `must be longer than 0s; got '${value}'`)
@@ -257,6 +257,11 @@ export class Mapping {
 
   fail(key: string, problem: string): never {
     return this.document.fail(this.at(key), problem)
+  }
+
+  /** The raw value under `key`, for fields that take more than one shape. */
+  value(key: string): unknown {
+    return this.fields[key]
   }
 
   optional<T>(key: string, read: Reader<T>): T | undefined {

@@ -1,8 +1,10 @@
 /**
- * The validated plan: every default filled in, every duration in milliseconds.
- * Produced by `parsePlan` (plan-parser.ts); everything downstream trusts it.
+ * The validated plan: every default filled in, every duration in milliseconds. Produced by `parsePlan`;
+ * everything downstream trusts it. Kind-specific shapes (a check's settings, a router's options) are declared
+ * beside the code of their kind; this file holds what every kind shares.
  */
 
+/** The routing APIs; `routers/registry.ts` must give each one every hook (the compiler checks it). */
 export type RouterKind = 'VirtualService' | 'RouteRule'
 
 /** One of exact | prefix | regex, as Istio's StringMatch (regex is RE2, full match). */
@@ -27,80 +29,48 @@ export interface WeightStage extends StageBase {
   weight: number
 }
 
+export interface MirrorStage extends StageBase {
+  kind: 'mirror'
+  /** Percent of the shifted routes' requests copied to the canary, 1..100. */
+  percent: number
+  /** Copy only requests with these methods (uppercase); undefined: every request. */
+  methods?: string[]
+}
+
 export interface FinalizeStage extends StageBase {
   kind: 'finalize'
   deleteStable: boolean
 }
 
-export type Stage = MatchStage | WeightStage | FinalizeStage
+export type Stage = MatchStage | WeightStage | MirrorStage | FinalizeStage
+export type StageKind = Stage['kind']
 
-/** Where a Prometheus server is and how to authenticate; credentials are read from the named env vars. */
-export interface PrometheusSource {
-  url: string
-  /** Name of an environment variable holding a bearer token. */
-  bearerTokenEnv?: string
-  /** Names of environment variables holding basic-auth credentials. */
-  usernameEnv?: string
-  passwordEnv?: string
-}
-
+/** Built-in queries; each router writes them for its own telemetry (`metricTemplate`). */
 export type PrometheusTemplate = 'success-rate' | 'latency-p99'
 
-export interface PrometheusCheck {
-  kind: 'prometheus'
+/** The check kinds; `analysis/checks/registry.ts` must define each one (the compiler checks it). */
+export type CheckKind = 'prometheus' | 'http' | 'kubernetes' | 'compare'
+
+/** What a check with no data (no samples, NaN, too few samples) counts as. */
+export type NoDataPolicy = 'fail' | 'ignore' | 'inconclusive'
+
+/** What every check has; each kind adds its own settings (see its file under analysis/checks/). */
+export interface CheckBase {
+  kind: CheckKind
   name: string
-  prometheus: PrometheusSource
-  /** Exactly one of query / template is set. */
-  query?: string
-  template?: PrometheusTemplate
-  min?: number
-  max?: number
+  /** Per-check override of analysis.onNoData. */
+  onNoData?: NoDataPolicy
 }
-
-export interface HttpCheck {
-  kind: 'http'
-  name: string
-  url: string
-  method: string
-  headers: Record<string, string>
-  /** Header name -> name of an environment variable holding its value (for secrets such as authorization). */
-  headersFromEnv?: Record<string, string>
-  expectStatus: number[]
-  /** RE2, partial match. */
-  expectBody?: string
-  timeoutMs: number
-}
-
-export interface KubernetesCheck {
-  kind: 'kubernetes'
-  name: string
-  maxRestarts: number
-}
-
-export type CompareDirection = 'increase' | 'decrease' | 'either'
-
-export interface CompareCheck {
-  kind: 'compare'
-  name: string
-  prometheus: PrometheusSource
-  /** PromQL with $version, run as a range query once per version. */
-  query: string
-  direction: CompareDirection
-  tolerance: number
-  confidence: number
-}
-
-export type Check = PrometheusCheck | HttpCheck | KubernetesCheck | CompareCheck
 
 export interface Analysis {
   intervalMs: number
   bakeMs: number
   failureLimit: number
-  onNoData: 'fail' | 'ignore'
+  onNoData: NoDataPolicy
   onCancel: 'rollback' | 'keep'
   /** How long `verify` watches; default three intervals. */
   verifyWindowMs: number
-  checks: Check[]
+  checks: CheckBase[]
 }
 
 export interface Deploy {
@@ -109,20 +79,39 @@ export interface Deploy {
   timeoutMs: number
 }
 
+/** One routing object of the release. */
+export interface RoutingObject {
+  name: string
+  namespace: string
+  /** The one route (VirtualService http route, HTTPRoute rule) to shift, by name; undefined: every route to the service. */
+  route?: string
+}
+
+export interface Routing {
+  /** At least one; the first carries the release state. RouteRule: the base name of its rules. */
+  objects: RoutingObject[]
+  /** HTTPRoute: version -> backend Service name, for stable and canary. */
+  backends?: Record<string, string>
+  /** HTTPRoute: how long to wait for the controller to accept each write. */
+  acceptTimeoutMs?: number
+}
+
+/** The sticky canary: who reached the canary keeps it for the rest of the ramp. */
+export interface SessionAffinity {
+  cookieName: string
+  maxAgeSeconds: number
+}
+
 export interface Plan {
   service: string
   namespace: string
   router: RouterKind
-  routing: {
-    /** VirtualService name, or RouteRule base name. */
-    name: string
-    /** VirtualService: name of the one http route to shift; undefined = every route to the service. */
-    route?: string
-  }
+  routing: Routing
   stable: string
   canary: string
   versionLabel: string
   deploy?: Deploy
+  sessionAffinity?: SessionAffinity
   stages: Stage[]
   analysis: Analysis
 }

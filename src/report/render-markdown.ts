@@ -2,7 +2,8 @@
  * Markdown for the sticky PR comment and the job summary. Pure: a RunReport in, a string out.
  */
 import type { Evaluation } from '../analysis/types.js'
-import type { HistoryEntry, LadderEntry, RunReport, RunStatus, StageState } from './types.js'
+import { latestEvaluations } from './evaluations.js'
+import type { LadderEntry, RunReport, RunStatus, StageState } from './types.js'
 
 /** GitHub rejects comment bodies over 65,536 characters; stay clear of it. */
 const DEFAULT_MAX_CHARS = 65000
@@ -26,6 +27,7 @@ const STATUS_EMOJI: Record<RunStatus, string> = {
   completed: '✅',
   'rolled-back': '⏪',
   healthy: '💚',
+  inconclusive: '❔',
   unchanged: '⏸️',
   planned: '📝',
   idle: '💤',
@@ -35,6 +37,7 @@ const STATUS_EMOJI: Record<RunStatus, string> = {
 const STATE_LABEL: Record<StageState, string> = {
   passed: '✅ passed',
   current: '▶️ current',
+  held: '❔ held (no data)',
   pending: '⏳ pending',
   'rolled-back': '⏪ rolled back'
 }
@@ -139,16 +142,6 @@ function renderLadder(report: RunReport): string {
   return ['#### Stages', '', table(['#', 'Stage', 'Traffic split', 'State', 'When', 'Run'], rows)].join('\n')
 }
 
-/** The latest evaluation of each check, in the order the checks first appear. */
-export function latestEvaluations(evaluations: Evaluation[]): Evaluation[] {
-  const latest = new Map<string, Evaluation>()
-  for (const evaluation of evaluations) {
-    const seen = latest.get(evaluation.check)
-    if (!seen || evaluation.at >= seen.at) latest.set(evaluation.check, evaluation)
-  }
-  return [...latest.values()]
-}
-
 function renderChecks(report: RunReport): string {
   const evaluations = latestEvaluations(report.evaluations)
   if (evaluations.length === 0) return '#### Checks\n\n_No check was evaluated in this run._'
@@ -203,25 +196,12 @@ export interface WeightPoint {
   event: string
 }
 
-/** Canary weight implied by a history event, using the ladder to translate stage names. */
-function weightFromEvent(entry: HistoryEntry, ladder: LadderEntry[]): number | undefined {
-  if (entry.weight !== undefined) return entry.weight
-  const event = entry.event.toLowerCase()
-  if (event.startsWith('pinned') || event.startsWith('rolled back') || event.startsWith('rollback')) return 0
-  if (event.startsWith('completed') || event.startsWith('finalized')) return 100
-  if (entry.stageIndex !== undefined) {
-    return entry.stageIndex === 0 ? 0 : ladder.find(stage => stage.index === entry.stageIndex)?.weight
-  }
-  const stageName = entry.event.replace(/^(applied|passed|promoted to|re-watching)\s+/i, '').trim()
-  return ladder.find(stage => stage.name === stageName)?.weight
-}
-
 /** Weight-over-time points: from the history when there is one, else from the ladder's reached stages. */
 export function weightPoints(report: RunReport): WeightPoint[] {
   if (report.history.length > 0) {
     let weight = 0
     return report.history.map((entry, position) => {
-      weight = weightFromEvent(entry, report.ladder) ?? weight
+      weight = entry.weight ?? weight
       return { step: position + 1, at: entry.at, weight, event: entry.event }
     })
   }

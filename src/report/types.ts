@@ -1,28 +1,21 @@
 import type { Evaluation } from '../analysis/types.js'
-import type { RouterKind } from '../plan/types.js'
+import type { EngineCommand } from '../engine/commands.js'
+import type { Change } from '../engine/routing-store.js'
+import type { HistoryEntry, RollbackRecord } from '../engine/state.js'
+import type { RunStatus } from '../engine/transition.js'
+import type { RouterKind, StageKind } from '../plan/types.js'
 
-export type Command = 'advance' | 'verify' | 'rollback' | 'promote' | 'status' | 'comment'
+export type { Change, HistoryEntry, RunStatus }
 
-export type RunStatus =
-  | 'advanced'
-  | 'completed'
-  | 'rolled-back'
-  | 'healthy'
-  | 'unchanged'
-  | 'planned'
-  // `status` command only:
-  | 'idle'
-  | 'in-progress'
-
-export type StageState = 'passed' | 'current' | 'pending' | 'rolled-back'
+export type StageState = 'passed' | 'current' | 'held' | 'pending' | 'rolled-back'
 
 export interface LadderEntry {
   index: number // 1-based
   name: string
-  kind: 'match' | 'weight' | 'finalize'
-  /** Canary share of unmatched traffic once this stage is in effect. */
+  kind: StageKind
+  /** Canary share of unmatched traffic once this stage is in effect, as planned. */
   weight: number
-  /** Short description of the split, e.g. "cookie user=test-user -> v2", "95% v1 / 5% v2". */
+  /** Short description of the split, e.g. "cookie ~ ^(.*;)?user=test$ → v2", "95% v1 / 5% v2". */
   split: string
   state: StageState
   /** ISO time the stage last changed state, and the run that did it. */
@@ -30,46 +23,34 @@ export interface LadderEntry {
   runId?: string
 }
 
-export interface Change {
-  /** e.g. "VirtualService default/reviews" */
-  object: string
-  action: 'create' | 'update' | 'delete'
-  /** Unified diff of the YAML before and after. */
-  diff: string
-}
-
-export interface HistoryEntry {
-  at: string
-  revision: string
-  event: string // e.g. "pinned", "applied 5%", "passed 5%", "rolled back: success-rate 0.91 < 0.99"
-  runId?: string
-  /** 1-based stage index the event concerns (0 = pinned). */
-  stageIndex?: number
-  /** Canary share of unmatched traffic after this event; the weight chart infers it from `event` when absent. */
-  weight?: number
-}
-
 /** Everything a run knows about itself: the report file, the PR comment and the job summary render it. */
 export interface RunReport {
-  command: Command
+  command: EngineCommand
   status: RunStatus
   /** One-line outcome for humans. */
   message: string
+  /** The run failed: checks it watched failed. */
+  failed: boolean
   dryRun: boolean
   service: string
   namespace: string
   router: RouterKind
+  /** The routing objects of the release, e.g. "VirtualService default/reviews". */
+  objects: string[]
   revision: string
   stable: string
   canary: string
   stage: { name: string; index: number } | null
   nextStage: { name: string; index: number } | null
+  /** The canary's actual share of unmatched traffic before and after the run. */
   weight: { before: number; after: number }
   done: boolean
   ladder: LadderEntry[]
   changes: Change[]
   evaluations: Evaluation[]
-  rollback?: { reason: string; check?: string; value?: number | null; threshold?: string; at: string }
+  /** A held stage: the checks whose last evaluation had no data. */
+  noData: Evaluation[]
+  rollback?: RollbackRecord
   history: HistoryEntry[]
   /** What approving the next stage does and where: environment name or `/canary advance`. */
   approval?: { nextStage: string; environment?: string; comment?: string }

@@ -1,14 +1,33 @@
 /**
- * One small interface, one implementation per routing API (VirtualService, RouteRule; an HTTPRoute router
- * plugs in the same way). The pure methods compute routing; `readVersionSelectors` is the only I/O a router
- * adds, for the preconditions its API needs.
+ * One definition per routing API (VirtualService, RouteRule, HTTPRoute), each complete: the registry's type
+ * makes `npm run typecheck` fail until a new kind gives every hook. The transforms are pure; the I/O hooks
+ * (version selectors, acceptance) read through the Kubernetes client they are given.
  */
-import type { JsonObject } from '../engine/json.js'
-import type { KubeClient, Labels, ResourceType } from '../kube/kube-client.js'
-import type { Plan } from '../plan/types.js'
+import type { Json, JsonObject } from '../common/json.js'
+import type { KubeClient, KubeObject, Labels, ResourceType } from '../kube/kube-client.js'
+import type { Plan, PrometheusTemplate, RouterKind, RoutingObject } from '../plan/types.js'
+import type { RouterSyntax } from '../plan/vocabulary.js'
 
-/** Specs of the routing objects a release manages, by object name; null means the object must not exist. */
+/** Specs of the routing objects a release manages, by `objectKey`; null means the object must not exist. */
 export type RoutingSpecs = Record<string, JsonObject | null>
+
+/** A routing object a release manages. */
+export interface ManagedObject extends RoutingObject {
+  /** `namespace/name`: how specs, digests and the rollback target name it. */
+  key: string
+  /** The release creates it (RouteRule's rules), so its absence before the pin is no error. */
+  createdByRelease?: boolean
+}
+
+/** An object split into what the release manages and everything else (null when the object is absent). */
+export interface ObjectParts {
+  managed: Json
+  rest: Json
+}
+
+export function objectKey(object: { namespace: string; name: string }): string {
+  return `${object.namespace}/${object.name}`
+}
 
 /** Pod labels that pick each version's Deployments. */
 export interface VersionSelectors {
@@ -16,39 +35,67 @@ export interface VersionSelectors {
   canary: Labels
 }
 
-export interface Router {
+/** The managed routes restored from the rollback target; `reverted` names objects restored whole. */
+export interface Restored {
+  specs: RoutingSpecs
+  /** Objects whose managed routes could not be told apart any more, so the whole spec went back to the target. */
+  reverted: string[]
+}
+
+/** One Kubernetes RBAC rule a router needs: what it reads and writes. */
+export interface RbacRule {
+  apiGroup: string
+  resource: string
+  verbs: readonly string[]
+}
+
+/** The controller's verdict on a written object (Gateway API route status). */
+export type Acceptance = { accepted: true } | { accepted: false; reason: string }
+
+export interface RouterDefinition {
+  readonly kind: RouterKind
+  /** How the plan's `routing` reads for this router, and what it refuses. */
+  readonly syntax: RouterSyntax
+  /** The routing object type. */
   readonly resource: ResourceType
-  /** The object that carries the release state (annotations). */
-  primaryName(plan: Plan): string
-  /** Every object the router may write for this plan (the primary first). */
-  managedNames(plan: Plan): string[]
+  /** What the router reads and writes, for the RBAC example and its test. */
+  readonly rbac: readonly RbacRule[]
+  /** The objects a release manages for this plan; the first carries the release state. */
+  objects(plan: Plan): ManagedObject[]
   /** Problems that make the plan impossible on this routing, each naming the object and field. */
   validate(current: RoutingSpecs, plan: Plan): string[]
   /** The routing pinned 100% to stable: the rollback target. */
   pin(current: RoutingSpecs, plan: Plan): RoutingSpecs
-  /** The routing once stages 1..stageIndex are in effect, computed from the rollback target (0 = the target). */
-  stageSpecs(target: RoutingSpecs, plan: Plan, stageIndex: number): RoutingSpecs
-  /** Reads what the preconditions need (DestinationRule subsets) and says which pods each version is. */
+  /**
+   * The routing once stages 1..stageIndex are in effect: the managed routes computed from the target, every
+   * other part of each object as it is now (`current`). The revision is the sticky cookie's value.
+   */
+  stage(
+    current: RoutingSpecs,
+    target: RoutingSpecs,
+    plan: Plan,
+    stageIndex: number,
+    revision: string
+  ): RoutingSpecs
+  /** The rollback: managed routes as in the target, the rest as it is now. */
+  restore(current: RoutingSpecs, target: RoutingSpecs, plan: Plan): Restored
+  /** Each object's managed routes (what drift is judged on) and the rest (someone else's, kept as it is). */
+  parts(specs: RoutingSpecs, target: RoutingSpecs, plan: Plan): Record<string, ObjectParts>
+  /** The canary's actual share of unmatched traffic once stages 1..stageIndex are in effect (0..100). */
+  appliedWeight(target: RoutingSpecs, plan: Plan, stageIndex: number): number
+  /** Weight stages that cannot move traffic on this routing (rounding on a small share). */
+  splitProblems(target: RoutingSpecs, plan: Plan): string[]
+  /** Places outside the managed routes that still send traffic to the stable version. */
+  stableRoutedElsewhere(specs: RoutingSpecs, plan: Plan): string[]
+  /** Reads what the preconditions need (subsets, backend Services) and says which pods each version is. */
   readVersionSelectors(kube: KubeClient, plan: Plan): Promise<VersionSelectors>
-}
-
-/** What traffic looks like once stages 1..stageIndex are in effect. */
-export interface StageEffect {
-  /** Canary share of unmatched traffic. */
-  weight: number
-  /** Match stages in effect, in plan order. */
-  matchStages: Plan['stages'][number][]
-  finalized: boolean
-}
-
-export function stageEffect(plan: Plan, stageIndex: number): StageEffect {
-  const applied = plan.stages.slice(0, stageIndex)
-  const finalized = applied.some(stage => stage.kind === 'finalize')
-  let weight = 0
-  for (const stage of applied) if (stage.kind === 'weight') weight = stage.weight
-  return {
-    weight: finalized ? 100 : weight,
-    matchStages: finalized ? [] : applied.filter(stage => stage.kind === 'match'),
-    finalized
-  }
+  /** PromQL of a built-in template for this router's telemetry, placeholders still in it. */
+  metricTemplate(template: PrometheusTemplate, window: string): string
+  /** Waits for the controller to accept what was written (Gateway API); absent: a write is final. */
+  awaitAccepted?(
+    kube: KubeClient,
+    written: KubeObject[],
+    plan: Plan,
+    signal: AbortSignal
+  ): Promise<Acceptance>
 }

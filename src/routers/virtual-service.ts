@@ -1,12 +1,28 @@
 /**
  * VirtualService router (networking.istio.io). Shifts the http routes that send traffic to the service (or the one
- * route the plan names) between the DestinationRule's stable and canary subsets; every other route and field is
- * left exactly as the user wrote it.
+ * route each routing entry names) between the DestinationRule's stable and canary subsets; every other route and
+ * field is left exactly as it is.
  */
-import { clone, type Json, type JsonObject } from '../engine/json.js'
+import { clone, type Json, type JsonObject } from '../common/json.js'
 import type { KubeClient, Labels, ResourceType } from '../kube/kube-client.js'
+import { stageEffect, type StageEffect } from '../plan/stages.js'
 import type { MatchStage, Plan, StringMatch } from '../plan/types.js'
-import { type Router, type RoutingSpecs, stageEffect, type VersionSelectors } from './router.js'
+import {
+  baseName,
+  canaryShare,
+  insertedNames,
+  insertedSuffixes,
+  restoreRoutes,
+  routeParts,
+  shareProblems,
+  shiftedIndexes,
+  stageRoutes,
+  STICKY_SUFFIX,
+  type RouteList
+} from './route-list.js'
+import { objectKey, type ManagedObject, type RouterDefinition, type RoutingSpecs } from './router.js'
+import { stickyCookie, stickyCookieMatch } from './sticky.js'
+import { istioMetricTemplate } from './istio-telemetry.js'
 
 export const VIRTUAL_SERVICE: ResourceType = {
   group: 'networking.istio.io',
@@ -30,8 +46,15 @@ interface Destination extends JsonObject {
 interface RouteDestination extends JsonObject {
   destination: Destination
 }
-interface HttpRoute extends JsonObject {
-  route: RouteDestination[]
+type HttpRoute = JsonObject
+
+/** Indexes of the http routes a release shifts in this VirtualService (the plan's first routing object by default). */
+export function shiftedRouteIndexes(
+  spec: JsonObject | null,
+  plan: Plan,
+  object: ManagedObject = objectsOf(plan)[0]
+): number[] {
+  return shiftedIndexes(HTTP_ROUTES, spec, object, plan)
 }
 
 /** `reviews`, `reviews.default`, `reviews.default.svc`, `reviews.default.svc.cluster.local` all name the service. */
@@ -48,84 +71,38 @@ export function isServiceHost(host: unknown, plan: Pick<Plan, 'service' | 'names
   )
 }
 
-/** The VirtualService is for the service itself (one of its hosts names it). */
-function servesHost(spec: JsonObject, plan: Plan): boolean {
-  return Array.isArray(spec.hosts) && spec.hosts.some(host => isServiceHost(host, plan))
-}
-
-function httpRoutes(spec: JsonObject | null): JsonObject[] {
-  return Array.isArray(spec?.http) ? (spec.http as JsonObject[]) : []
-}
-
 function destinations(route: JsonObject): RouteDestination[] {
   return Array.isArray(route.route) ? (route.route as RouteDestination[]) : []
 }
 
-function isShifted(route: JsonObject, plan: Plan): boolean {
-  if (plan.routing.route) return route.name === plan.routing.route
-  return destinations(route).some(d => isServiceHost(d.destination?.host, plan))
-}
-
-/** Indexes of the http routes this release shifts. */
-export function shiftedRouteIndexes(spec: JsonObject | null, plan: Plan): number[] {
-  return httpRoutes(spec).flatMap((route, index) => (isShifted(route, plan) ? [index] : []))
-}
-
-/** Name of the route inserted before a shifted route for a match stage. */
-function matchRouteName(
-  route: JsonObject,
-  index: number,
-  shiftedCount: number,
-  plan: Plan,
-  stage: MatchStage
-): string {
-  const base =
-    typeof route.name === 'string' ? route.name : shiftedCount > 1 ? `${plan.service}-${index}` : plan.service
-  return `${base}-${stage.name}`
-}
-
-/** Collapses the service's destinations of a route into one on the stable subset, keeping their total weight. */
-function pinDestinations(route: HttpRoute, plan: Plan): RouteDestination[] {
-  const all = destinations(route)
-  const ours = all.filter(d => isServiceHost(d.destination?.host, plan))
-  if (ours.length === 1 && ours[0].destination.subset === plan.stable) return all
-  const first = ours[0]
-  const total = ours.reduce((sum, d) => sum + (typeof d.weight === 'number' ? d.weight : 0), 0)
-  const pinned: RouteDestination = {
-    ...clone(first),
-    destination: { ...clone(first.destination), subset: plan.stable }
-  }
-  delete pinned.weight
-  if (all.length > ours.length) pinned.weight = total
-  return all.flatMap(d => (d === first ? [pinned] : ours.includes(d) ? [] : [d]))
+function ours(route: JsonObject, plan: Plan): RouteDestination[] {
+  return destinations(route).filter(d => isServiceHost(d.destination?.host, plan))
 }
 
 function stableDestination(route: HttpRoute, plan: Plan): RouteDestination | undefined {
-  return destinations(route).find(
-    d => isServiceHost(d.destination?.host, plan) && d.destination.subset === plan.stable
-  )
+  return ours(route, plan).find(d => d.destination.subset === plan.stable)
 }
 
+/** The canary destination is the stable one on the canary subset: same host, port and headers. */
 function onCanary(d: RouteDestination, plan: Plan): RouteDestination {
   return { ...clone(d), destination: { ...clone(d.destination), subset: plan.canary } }
 }
 
-/** Splits the stable destination's share: (100-w)% stays on stable, w% goes to canary; zero shares are dropped. */
-function weightedDestinations(route: HttpRoute, plan: Plan, weight: number): RouteDestination[] {
-  const stable = stableDestination(route, plan)
-  if (!stable || weight === 0) return destinations(route)
-  const share = typeof stable.weight === 'number' ? stable.weight : 100
-  const canaryShare = Math.round((share * weight) / 100)
-  const split = [
-    { ...clone(stable), weight: share - canaryShare },
-    { ...onCanary(stable, plan), weight: canaryShare }
-  ].filter(d => d.weight > 0)
-  return destinations(route).flatMap(d => (d === stable ? split : [d]))
+function shareOf(d: RouteDestination): number {
+  return typeof d.weight === 'number' ? d.weight : 100
 }
 
-function finalizedDestinations(route: HttpRoute, plan: Plan): RouteDestination[] {
-  const stable = stableDestination(route, plan)
-  return destinations(route).map(d => (d === stable ? onCanary(d, plan) : d))
+const HTTP_ROUTES: RouteList<HttpRoute> = {
+  routes: spec => (Array.isArray(spec?.http) ? (spec.http as HttpRoute[]) : []),
+  withRoutes: (spec, routes) => ({ ...spec, http: routes }),
+  isShifted(route, object, plan) {
+    if (object.route) return route.name === object.route
+    return ours(route, plan).length > 0
+  },
+  expand: (route, base, plan, effect, revision) => [
+    ...insertedRoutes(route, base, plan, effect, revision),
+    { ...route, ...shiftedFields(route, plan, effect, revision) }
+  ]
 }
 
 function matchBlocks(match: Json | undefined): JsonObject[] {
@@ -136,134 +113,282 @@ function headersOf(block: JsonObject): JsonObject {
   return (block.headers as JsonObject | undefined) ?? {}
 }
 
-/** AND-s the stage's headers into each of the route's own match blocks (or makes the only block). */
-function andHeaders(match: Json | undefined, headers: Record<string, StringMatch>): JsonObject[] {
-  return matchBlocks(match).map(block => ({
-    ...clone(block),
-    headers: { ...headersOf(block), ...clone(headers) }
-  }))
+/** AND-s `extra` into each of the route's own match blocks (or makes the only block). */
+function andMatch(match: Json | undefined, extra: JsonObject): JsonObject[] {
+  return matchBlocks(match).map(block => {
+    const combined: JsonObject = { ...clone(block), ...clone(extra) }
+    if (extra.headers) combined.headers = { ...headersOf(block), ...clone(extra.headers as JsonObject) }
+    return combined
+  })
 }
 
-function matchRoute(route: HttpRoute, plan: Plan, stage: MatchStage, name: string): JsonObject {
-  const stable = stableDestination(route, plan)
-  const copy = clone(route) as JsonObject
+/** A copy of the route, restricted to requests that also match `extra`, sending them to `route`. */
+function restrictedCopy(route: HttpRoute, name: string, extra: JsonObject, to: JsonObject[]): HttpRoute {
+  const copy = clone(route)
   delete copy.name
   delete copy.match
   delete copy.route
-  const target = stable ? onCanary(stable, plan) : undefined
-  if (target) delete target.weight
-  return { name, match: andHeaders(route.match, stage.headers), ...copy, route: target ? [target] : [] }
+  return { name, match: andMatch(route.match, extra), ...copy, route: to }
 }
 
-export class VirtualServiceRouter implements Router {
-  readonly resource = VIRTUAL_SERVICE
+function canaryOnly(route: HttpRoute, plan: Plan): JsonObject[] {
+  const stable = stableDestination(route, plan)
+  if (!stable) return []
+  const canary = onCanary(stable, plan)
+  delete canary.weight
+  return [canary]
+}
 
-  primaryName(plan: Plan): string {
-    return plan.routing.name
-  }
-
-  managedNames(plan: Plan): string[] {
-    return [plan.routing.name]
-  }
-
-  validate(current: RoutingSpecs, plan: Plan): string[] {
-    const name = plan.routing.name
-    const spec = current[name]
-    const where = `VirtualService ${plan.namespace}/${name}`
-    if (!spec)
-      return [
-        `${where} not found; create it, or set routing.name to the VirtualService that routes ${plan.service}`
-      ]
-    const routes = httpRoutes(spec)
-    const shifted = shiftedRouteIndexes(spec, plan)
-    if (plan.routing.route && shifted.length === 0) {
-      const names = routes.map(r => r.name).filter(n => typeof n === 'string')
-      return [
-        `${where}: no http route named '${plan.routing.route}' (routes: ${names.join(', ') || 'none named'}); fix routing.route`
-      ]
-    }
-    if (shifted.length === 0 && !(routes.length === 0 && servesHost(spec, plan))) {
-      return [
-        `${where}: no http route has a destination with host ${plan.service}; add one, or name the route in routing.route`
-      ]
-    }
-    const problems: string[] = []
-    const taken = new Set(routes.map(r => r.name))
-    for (const index of shifted) {
-      const route = routes[index] as HttpRoute
-      if (!destinations(route).some(d => isServiceHost(d.destination?.host, plan))) {
-        problems.push(
-          `${where}: spec.http[${index}] sends no traffic to host ${plan.service}; name another route`
-        )
-      }
-      for (const stage of plan.stages) {
-        if (stage.kind !== 'match') continue
-        const inserted = matchRouteName(route, index, shifted.length, plan, stage)
-        if (taken.has(inserted)) {
-          problems.push(
-            `${where}: an http route is already named '${inserted}', the name of the route stage '${stage.name}' adds; rename the stage or the route`
-          )
-        }
-        taken.add(inserted)
-        // Istio cannot AND two conditions on one header: the stage's would replace the route's own.
-        const overlap = matchBlocks(route.match)
-          .flatMap(block => Object.keys(headersOf(block)))
-          .find(h => h in stage.headers)
-        if (overlap) {
-          problems.push(
-            `${where}: spec.http[${index}] already matches header '${overlap}', which stage '${stage.name}' also matches; one route cannot require both, so match another header in the stage`
-          )
-        }
-      }
-    }
-    return problems
-  }
-
-  pin(current: RoutingSpecs, plan: Plan): RoutingSpecs {
-    const name = plan.routing.name
-    const spec = clone(current[name]) as JsonObject
-    const shifted = new Set(shiftedRouteIndexes(spec, plan))
-    if (shifted.size === 0) {
-      // A VirtualService for the service with no http route yet (validate allows no other case): the pin creates it.
-      spec.http = [
-        ...httpRoutes(spec),
-        { name: plan.service, route: [{ destination: { host: plan.service, subset: plan.stable } }] }
-      ]
-      return { [name]: spec }
-    }
-    spec.http = httpRoutes(spec).map((route, index) =>
-      shifted.has(index) ? { ...route, route: pinDestinations(route as HttpRoute, plan) } : route
+/** Routes inserted before a shifted route: later match stages first, then the sticky route, then a method mirror. */
+function insertedRoutes(
+  route: HttpRoute,
+  base: string,
+  plan: Plan,
+  effect: StageEffect,
+  revision: string
+): HttpRoute[] {
+  const inserted = [...effect.matchStages]
+    .reverse()
+    .map((stage: MatchStage) =>
+      restrictedCopy(
+        route,
+        `${base}-${stage.name}`,
+        { headers: clone(stage.headers) as JsonObject },
+        canaryOnly(route, plan)
+      )
     )
-    return { [name]: spec }
+  if (effect.sticky && plan.sessionAffinity) {
+    const cookie: StringMatch = { regex: stickyCookieMatch(plan.sessionAffinity, revision) }
+    inserted.push(
+      restrictedCopy(route, `${base}-${STICKY_SUFFIX}`, { headers: { cookie } }, canaryOnly(route, plan))
+    )
   }
-
-  stageSpecs(target: RoutingSpecs, plan: Plan, stageIndex: number): RoutingSpecs {
-    const name = plan.routing.name
-    const spec = clone(target[name]) as JsonObject
-    const effect = stageEffect(plan, stageIndex)
-    const shifted = shiftedRouteIndexes(spec, plan)
-    spec.http = httpRoutes(spec).flatMap((route, index) => {
-      if (!shifted.includes(index)) return [route]
-      const http = route as HttpRoute
-      const inserted = [...effect.matchStages]
-        .reverse()
-        .map(stage =>
-          matchRoute(
-            http,
-            plan,
-            stage as MatchStage,
-            matchRouteName(route, index, shifted.length, plan, stage as MatchStage)
-          )
-        )
-      const destinations = effect.finalized
-        ? finalizedDestinations(http, plan)
-        : weightedDestinations(http, plan, effect.weight)
-      return [...inserted, { ...route, route: destinations }]
+  const mirror = effect.mirror
+  if (mirror?.methods) {
+    const methods = { method: { regex: mirror.methods.join('|') } }
+    inserted.push({
+      ...restrictedCopy(route, `${base}-${mirror.name}`, methods, destinations(route)),
+      ...mirrorFields(route, plan, mirror.percent)
     })
-    return { [name]: spec }
   }
+  return inserted
+}
 
-  async readVersionSelectors(kube: KubeClient, plan: Plan): Promise<VersionSelectors> {
+function mirrorFields(route: HttpRoute, plan: Plan, percent: number): JsonObject {
+  const stable = stableDestination(route, plan)
+  if (!stable) return {}
+  const { host, port } = stable.destination
+  return {
+    mirror: { host, subset: plan.canary, ...(port !== undefined && { port: clone(port) }) },
+    mirrorPercentage: { value: percent }
+  }
+}
+
+/** The shifted route's own destinations (and mirror) once the effect is in place. */
+function shiftedFields(route: HttpRoute, plan: Plan, effect: StageEffect, revision: string): JsonObject {
+  const stable = stableDestination(route, plan)
+  const all = destinations(route)
+  if (!stable) return { route: all }
+  if (effect.finalized) return { route: all.map(d => (d === stable ? onCanary(d, plan) : d)) }
+  const mirror =
+    effect.mirror && !effect.mirror.methods ? mirrorFields(route, plan, effect.mirror.percent) : {}
+  if (effect.weight === 0) return { route: all, ...mirror }
+  const share = shareOf(stable)
+  const toCanary = canaryShare(share, effect.weight)
+  const canary = onCanary(stable, plan)
+  if (effect.sticky && plan.sessionAffinity) setCookieOn(canary, stickyCookie(plan.sessionAffinity, revision))
+  const split = [
+    { ...clone(stable), weight: share - toCanary },
+    { ...canary, weight: toCanary }
+  ].filter(d => d.weight > 0)
+  return { route: all.flatMap(d => (d === stable ? split : [d])), ...mirror }
+}
+
+/** Adds `Set-Cookie` to the responses of a destination, keeping its own header operations. */
+function setCookieOn(destination: RouteDestination, cookie: string): void {
+  const headers = (destination.headers as JsonObject | undefined) ?? {}
+  const response = (headers.response as JsonObject | undefined) ?? {}
+  const add = (response.add as JsonObject | undefined) ?? {}
+  destination.headers = { ...headers, response: { ...response, add: { ...add, 'set-cookie': cookie } } }
+}
+
+/** Collapses the service's destinations into the stable one, keeping its fields and their total weight. */
+function pinDestinations(route: HttpRoute, plan: Plan): RouteDestination[] {
+  const all = destinations(route)
+  const service = ours(route, plan)
+  if (service.length === 1 && service[0].destination.subset === plan.stable) return all
+  // Keep the existing stable destination's own fields (port, headers); only without one derive it from the first.
+  const kept = stableDestination(route, plan) ?? service[0]
+  const total = service.reduce((sum, d) => sum + (typeof d.weight === 'number' ? d.weight : 0), 0)
+  const pinned: RouteDestination = {
+    ...clone(kept),
+    destination: { ...clone(kept.destination), subset: plan.stable }
+  }
+  delete pinned.weight
+  if (kept !== stableDestination(route, plan)) delete pinned.headers
+  if (all.length > service.length) pinned.weight = total
+  const first = service[0]
+  return all.flatMap(d => (d === first ? [pinned] : service.includes(d) ? [] : [d]))
+}
+
+function objectsOf(plan: Plan): ManagedObject[] {
+  return plan.routing.objects.map(object => ({ ...object, key: objectKey(object) }))
+}
+
+function label(object: ManagedObject): string {
+  return `VirtualService ${object.key}`
+}
+
+function servesHost(spec: JsonObject, plan: Plan): boolean {
+  return Array.isArray(spec.hosts) && spec.hosts.some(host => isServiceHost(host, plan))
+}
+
+function validateObject(spec: JsonObject | null, object: ManagedObject, plan: Plan): string[] {
+  const where = label(object)
+  if (!spec) {
+    return [
+      `${where} not found; create it, or set routing.name to the VirtualService that routes ${plan.service}`
+    ]
+  }
+  const routes = HTTP_ROUTES.routes(spec)
+  const shifted = shiftedIndexes(HTTP_ROUTES, spec, object, plan)
+  if (object.route && shifted.length === 0) {
+    const names = routes.map(r => r.name).filter(n => typeof n === 'string')
+    return [
+      `${where}: no http route named '${object.route}' (routes: ${names.join(', ') || 'none named'}); fix routing.route`
+    ]
+  }
+  if (shifted.length === 0 && !(routes.length === 0 && servesHost(spec, plan))) {
+    return [
+      `${where}: no http route has a destination with host ${plan.service}; add one, or name the route in routing.route`
+    ]
+  }
+  const problems: string[] = []
+  const taken = new Set(routes.map(r => r.name))
+  const suffixes = insertedSuffixes(plan)
+  for (const index of shifted) {
+    const route = routes[index]
+    if (ours(route, plan).length === 0) {
+      problems.push(
+        `${where}: spec.http[${index}] sends no traffic to host ${plan.service}; name another route`
+      )
+    }
+    if (route.mirror !== undefined && plan.stages.some(stage => stage.kind === 'mirror')) {
+      problems.push(
+        `${where}: spec.http[${index}] already mirrors traffic; a route has one mirror, so remove it or the plan's mirror stage`
+      )
+    }
+    const base = baseName(route, index, shifted.length, plan)
+    for (const suffix of suffixes) {
+      const inserted = `${base}-${suffix}`
+      const by =
+        suffix === STICKY_SUFFIX ? 'the sticky route of sessionAffinity' : `the route stage '${suffix}'`
+      if (taken.has(inserted)) {
+        problems.push(
+          `${where}: an http route is already named '${inserted}', the name of ${by} adds; rename the stage or the route`
+        )
+      }
+      taken.add(inserted)
+    }
+    // Istio cannot AND two conditions on one header: the stage's would replace the route's own.
+    const own = matchBlocks(route.match).flatMap(block => Object.keys(headersOf(block)))
+    for (const stage of plan.stages) {
+      if (stage.kind !== 'match') continue
+      const overlap = own.find(h => h in stage.headers)
+      if (overlap) {
+        problems.push(
+          `${where}: spec.http[${index}] already matches header '${overlap}', which stage '${stage.name}' also matches; one route cannot require both, so match another header in the stage`
+        )
+      }
+    }
+    if (plan.sessionAffinity && own.includes('cookie')) {
+      problems.push(
+        `${where}: spec.http[${index}] already matches the cookie header, which the sticky route of sessionAffinity needs; remove sessionAffinity or the route's cookie match`
+      )
+    }
+  }
+  return problems
+}
+
+function pinObject(spec: JsonObject, object: ManagedObject, plan: Plan): JsonObject {
+  const pinned = clone(spec)
+  const shifted = new Set(shiftedIndexes(HTTP_ROUTES, pinned, object, plan))
+  const routes = HTTP_ROUTES.routes(pinned)
+  if (shifted.size === 0) {
+    // A VirtualService for the service with no http route yet (validate allows no other case): the pin creates it.
+    return HTTP_ROUTES.withRoutes(pinned, [
+      ...routes,
+      { name: plan.service, route: [{ destination: { host: plan.service, subset: plan.stable } }] }
+    ])
+  }
+  return HTTP_ROUTES.withRoutes(
+    pinned,
+    routes.map((route, index) =>
+      shifted.has(index) ? { ...route, route: pinDestinations(route, plan) } : route
+    )
+  )
+}
+
+/** Shifted routes of the target across the objects, with their stable share, for weights and rounding. */
+function stableShares(target: RoutingSpecs, plan: Plan): { where: string; share: number }[] {
+  return objectsOf(plan).flatMap(object => {
+    const spec = target[object.key]
+    const routes = HTTP_ROUTES.routes(spec)
+    return shiftedIndexes(HTTP_ROUTES, spec, object, plan).flatMap(index => {
+      const stable = stableDestination(routes[index], plan)
+      return stable ? [{ where: `${label(object)} spec.http[${index}]`, share: shareOf(stable) }] : []
+    })
+  })
+}
+
+export const virtualServiceRouter: RouterDefinition = {
+  kind: 'VirtualService',
+  resource: VIRTUAL_SERVICE,
+  syntax: {
+    optionKeys: [],
+    severalObjects: true
+  },
+  rbac: [
+    { apiGroup: 'networking.istio.io', resource: 'virtualservices', verbs: ['get', 'list', 'update'] },
+    { apiGroup: 'networking.istio.io', resource: 'destinationrules', verbs: ['list'] }
+  ],
+  objects: objectsOf,
+  validate: (current, plan) =>
+    objectsOf(plan).flatMap(object => validateObject(current[object.key] ?? null, object, plan)),
+  pin: (current, plan) =>
+    Object.fromEntries(
+      objectsOf(plan).map(object => [object.key, pinObject(current[object.key] as JsonObject, object, plan)])
+    ),
+  stage: (current, target, plan, stageIndex, revision) =>
+    stageRoutes(HTTP_ROUTES, objectsOf(plan), current, target, plan, stageIndex, revision),
+  restore: (current, target, plan) => restoreRoutes(HTTP_ROUTES, objectsOf(plan), current, target, plan),
+  parts: (specs, target, plan) => routeParts(HTTP_ROUTES, objectsOf(plan), specs, target, plan),
+  appliedWeight(target, plan, stageIndex) {
+    const [first] = stableShares(target, plan)
+    const weight = stageEffect(plan, stageIndex).weight
+    if (!first || weight === 0 || weight === 100) return weight
+    return Math.round((100 * canaryShare(first.share, weight)) / first.share)
+  },
+  splitProblems: (target, plan) =>
+    stableShares(target, plan).flatMap(({ where, share }) => shareProblems(plan, share, where)),
+  stableRoutedElsewhere(specs, plan) {
+    return objectsOf(plan).flatMap(object => {
+      const spec = specs[object.key]
+      const managed = new Set([
+        ...shiftedIndexes(HTTP_ROUTES, spec, object, plan, insertedNames(HTTP_ROUTES, spec, object, plan))
+      ])
+      const places = HTTP_ROUTES.routes(spec).flatMap((route, index) =>
+        !managed.has(index) && stableDestination(route, plan) ? [`${label(object)} spec.http[${index}]`] : []
+      )
+      const tcpTls = ['tcp', 'tls'].flatMap(kind =>
+        (Array.isArray(spec?.[kind]) ? (spec[kind] as JsonObject[]) : []).flatMap((route, index) =>
+          stableDestination(route, plan) ? [`${label(object)} spec.${kind}[${index}]`] : []
+        )
+      )
+      return [...places, ...tcpTls]
+    })
+  },
+  async readVersionSelectors(kube: KubeClient, plan: Plan) {
     const rules = (await kube.listCustom(DESTINATION_RULE, plan.namespace)).filter(rule =>
       isServiceHost(rule.spec?.host, plan)
     )
@@ -284,5 +409,6 @@ export class VirtualServiceRouter implements Router {
       return { app: plan.service, ...(subset.labels ?? {}) }
     }
     return { stable: selectorFor(plan.stable, 'stable'), canary: selectorFor(plan.canary, 'canary') }
-  }
+  },
+  metricTemplate: (template, window) => istioMetricTemplate('telemetry-v2', template, window)
 }

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { evaluateCheck } from '../../src/analysis/checks/index.js'
-import type { CompareCheck, HttpCheck, PrometheusCheck } from '../../src/plan/types.js'
+import { ROUTERS } from '../../src/routers/registry.js'
+import type { CompareCheck } from '../../src/analysis/checks/compare.js'
+import type { HttpCheck } from '../../src/analysis/checks/http.js'
+import type { PrometheusCheck } from '../../src/analysis/checks/prometheus.js'
 import {
   closedPort,
   sendJson,
@@ -111,7 +114,11 @@ describe('prometheus check', () => {
       template: 'latency-p99',
       max: 500
     }
-    const env = testEnvironment({ plan: testPlan({ router: 'RouteRule' }) })
+    // The engine hands the check the template flavour of the plan's router.
+    const env = testEnvironment({
+      plan: testPlan({ router: 'RouteRule' }),
+      metricTemplate: ROUTERS.RouteRule.metricTemplate
+    })
     expect((await evaluateCheck(templated, env)).verdict).toBe('pass')
     expect(queryOf(server)).toBe(
       '1000 * histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_bucket{' +
@@ -124,7 +131,7 @@ describe('prometheus check', () => {
       {
         ...check('http://127.0.0.1:1', { min: 1 }),
         prometheus: { url: 'http://127.0.0.1:1', bearerTokenEnv: 'T' }
-      },
+      } as PrometheusCheck,
       testEnvironment()
     )
     expect(evaluation.verdict).toBe('fail')

@@ -2,13 +2,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import type { CheckEnvironment } from '../../src/analysis/types.js'
 import type { Plan } from '../../src/plan/types.js'
+import { virtualServiceRouter } from '../../src/routers/virtual-service.js'
 
 export function testPlan(overrides: Partial<Plan> = {}): Plan {
   return {
     service: 'reviews',
     namespace: 'default',
     router: 'VirtualService',
-    routing: { name: 'reviews' },
+    routing: { objects: [{ name: 'reviews', namespace: 'default' }] },
     stable: 'v1',
     canary: 'v2',
     versionLabel: 'version',
@@ -33,6 +34,7 @@ export function testEnvironment(overrides: Partial<CheckEnvironment> = {}): Chec
     stageStartedAt: new Date(Date.now() - 600_000),
     now: () => new Date(),
     readCanaryPods: async () => ({ deployments: [{ name: 'reviews-v2', available: true }], maxRestarts: 0 }),
+    metricTemplate: virtualServiceRouter.metricTemplate,
     env: {},
     ...overrides
   }

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { evaluateCheck } from '../../src/analysis/checks/index.js'
 import type { CheckEnvironment, Evaluation } from '../../src/analysis/types.js'
-import type { CompareCheck, PrometheusCheck, PrometheusTemplate, RouterKind } from '../../src/plan/types.js'
+import type { CompareCheck } from '../../src/analysis/checks/compare.js'
+import type { PrometheusCheck } from '../../src/analysis/checks/prometheus.js'
+import type { PrometheusTemplate, RouterKind } from '../../src/plan/types.js'
 import {
   startIstioExporter,
   type IstioExporter,

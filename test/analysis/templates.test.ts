@@ -1,6 +1,14 @@
 import { describe, expect, it } from '@jest/globals'
-import { formatDuration, formatValue } from '../../src/analysis/format.js'
-import { rateWindowMs, renderQuery, templateQuery } from '../../src/analysis/templates.js'
+import { formatValue } from '../../src/analysis/format.js'
+import { rateWindow, rateWindowMs, renderQuery } from '../../src/analysis/templates.js'
+import { formatDuration } from '../../src/common/duration.js'
+import type { PrometheusTemplate, RouterKind } from '../../src/plan/types.js'
+import { ROUTERS } from '../../src/routers/registry.js'
+
+/** A built-in template as a router writes it for its telemetry, at the plan's interval. */
+function templateQuery(template: PrometheusTemplate, router: RouterKind, intervalMs: number): string {
+  return ROUTERS[router].metricTemplate(template, rateWindow(intervalMs))
+}
 
 const vars = { service: 'reviews', namespace: 'bookinfo', stable: 'v1', canary: 'v2', intervalMs: 90_000 }
 

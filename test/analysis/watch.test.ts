@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import type { WatchOptions } from '../../src/analysis/types.js'
+import { formatProgress } from '../../src/analysis/progress.js'
 import { watchStage } from '../../src/analysis/watch.js'
-import type { Check, KubernetesCheck, PrometheusCheck } from '../../src/plan/types.js'
+import type { KubernetesCheck } from '../../src/analysis/checks/kubernetes.js'
+import type { PrometheusCheck } from '../../src/analysis/checks/prometheus.js'
+import type { CheckBase as Check } from '../../src/plan/types.js'
 import { sendJson, startStubServer, testEnvironment, vectorResult, type StubServer } from './fixtures.js'
 
 let stub: StubServer | undefined
@@ -32,7 +35,7 @@ function options(overrides: Partial<WatchOptions>): WatchOptions & { lines: stri
     failureLimit: 1,
     onNoData: 'fail',
     signal: new AbortController().signal,
-    log: line => lines.push(line),
+    onProgress: event => lines.push(formatProgress(event)),
     lines,
     ...overrides
   }
@@ -148,7 +151,13 @@ describe('watchStage', () => {
     // A Prometheus that never answers.
     stub = await startStubServer((_request, response) => response.on('close', requestClosed))
     const hanging: Check[] = [
-      { kind: 'prometheus', name: 'success-rate', prometheus: { url: stub.url }, query: 'x', min: 0.99 },
+      {
+        kind: 'prometheus',
+        name: 'success-rate',
+        prometheus: { url: stub.url },
+        query: 'x',
+        min: 0.99
+      } as PrometheusCheck,
       { ...podsCheck, name: 'stuck-pods' }
     ]
     const controller = new AbortController()

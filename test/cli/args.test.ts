@@ -136,7 +136,7 @@ describe('parseCliArgs: usage errors', () => {
 
   it('names an unknown command and lists the commands', () => {
     expect(usageError(['deploy', '--plan', 'p.yaml'])).toBe(
-      "unknown command 'deploy'; use one of status, advance, verify, rollback, promote"
+      "unknown command 'deploy'; use one of status, advance, verify, rollback, promote, retry"
     )
     expect(usageError(['comment', '--plan', 'p.yaml'])).toContain('comment is for the GitHub Action only')
     expect(usageError(['help', 'deploy'])).toContain("unknown command 'deploy'")
@@ -144,7 +144,7 @@ describe('parseCliArgs: usage errors', () => {
 
   it('refuses a missing command, and an extra argument', () => {
     expect(usageError([])).toBe(
-      "missing command; use one of status, advance, verify, rollback, promote (see 'istio-canary --help')"
+      "missing command; use one of status, advance, verify, rollback, promote, retry (see 'istio-canary --help')"
     )
     expect(usageError(['--plan', 'p.yaml'])).toContain('missing command')
     expect(usageError(['advance', 'now', '--plan', 'p.yaml'])).toContain("unexpected argument 'now'")

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { lastEvaluations, makeStyle, renderReport, useColor } from '../../src/cli/render.js'
+import { makeStyle, renderReport, useColor } from '../../src/cli/render.js'
+import { latestEvaluations } from '../../src/report/evaluations.js'
 import type { RunReport } from '../../src/report/types.js'
 import { sampleReport } from '../report/sample-report.js'
 
@@ -18,6 +19,7 @@ function rolledBackReport(overrides: Partial<RunReport> = {}): RunReport {
     ladder: base.ladder.map(entry => (entry.index === 2 ? { ...entry, state: 'rolled-back' } : entry)),
     rollback: {
       reason: 'success-rate 0.91 < 0.99',
+      stageIndex: 2,
       check: 'success-rate',
       value: 0.91,
       threshold: '>= 0.99',
@@ -41,7 +43,7 @@ describe('useColor', () => {
 describe('renderReport', () => {
   it('starts with the status line, then the release and stage', () => {
     const lines = renderReport(sampleReport(), plain).split('\n')
-    expect(lines[0]).toBe('advanced: Stage 2/4 5% passed [10m00s]')
+    expect(lines[0]).toBe('advanced: Stage 2/4 5% passed [10m]')
     expect(lines[1]).toBe('VirtualService default/reviews · revision v2 · v1 -> v2')
     expect(lines[2]).toBe('stage 2/4 5% · canary weight 0% -> 5% · next: 50%')
   })
@@ -100,7 +102,7 @@ describe('renderReport', () => {
 
   it('shows why a rolled-back run rolled back, in red with colour on', () => {
     const text = renderReport(rolledBackReport(), plain)
-    expect(text.split('\n')[0]).toBe('rolled-back: rolled back to v1: success-rate 0.91 < 0.99 [10m00s]')
+    expect(text.split('\n')[0]).toBe('rolled-back: rolled back to v1: success-rate 0.91 < 0.99 [10m]')
     expect(text).toContain('Rolled back: success-rate 0.91 < 0.99 (success-rate: 0.91, threshold >= 0.99)')
     expect(text).toMatch(/^ {2}2 {2}5% +95% v1 \/ 5% v2 +rolled-back$/m)
     expect(text).not.toContain('Next:')
@@ -112,7 +114,7 @@ describe('renderReport', () => {
   it('shows a manual rollback reason without a check', () => {
     const report = rolledBackReport({
       command: 'rollback',
-      rollback: { reason: 'manual rollback', at: '2024-05-01T11:00:00Z' }
+      rollback: { reason: 'manual rollback', stageIndex: 2, at: '2024-05-01T11:00:00Z' }
     })
     expect(renderReport(report, plain)).toContain('Rolled back: manual rollback\n')
   })
@@ -146,9 +148,9 @@ describe('renderReport', () => {
   })
 })
 
-describe('lastEvaluations', () => {
+describe('latestEvaluations', () => {
   it('keeps the last evaluation of each check in first-seen order', () => {
-    const latest = lastEvaluations(sampleReport().evaluations)
+    const latest = latestEvaluations(sampleReport().evaluations)
     expect(latest.map(evaluation => [evaluation.check, evaluation.value])).toEqual([
       ['success-rate', 0.995],
       ['latency-p99', 0.2]

@@ -1,6 +1,34 @@
 import { describe, expect, it } from '@jest/globals'
 import { makeStyle } from '../../src/cli/render.js'
-import { isProgressLine, type OutputStream, TerminalLogger } from '../../src/cli/terminal-logger.js'
+import { formatProgress } from '../../src/analysis/progress.js'
+import type { ProgressEvent } from '../../src/analysis/types.js'
+import { type OutputStream, TerminalLogger } from '../../src/cli/terminal-logger.js'
+
+/** A watch evaluation of `check` at `offsetMs` of `durationMs`; `failing` gives its failure message. */
+function evaluated(
+  check: string,
+  value: number,
+  offsetMs: number,
+  durationMs: number,
+  failing?: string
+): ProgressEvent {
+  return {
+    evaluation: {
+      check,
+      kind: 'prometheus',
+      at: '2026-01-01T00:00:00.000Z',
+      value,
+      threshold: '>= 0.99',
+      verdict: failing ? 'fail' : 'pass',
+      message: failing ?? 'ok'
+    },
+    offsetMs,
+    durationMs,
+    countsAsFailure: failing !== undefined,
+    consecutiveFailures: failing ? 1 : 0,
+    failureLimit: 1
+  }
+}
 
 class FakeStream implements OutputStream {
   text = ''
@@ -31,12 +59,17 @@ function setup(interactive: boolean, verbose = false, redact?: (text: string) =>
 
 const CLEAR = '\r\u001b[2K'
 
-describe('isProgressLine', () => {
-  it("recognises the watch's evaluation lines", () => {
-    expect(isProgressLine('[30s/5m] success-rate 0.997 >= 0.99 ok')).toBe(true)
-    expect(isProgressLine('[1m30s/1h] smoke no data')).toBe(true)
-    expect(isProgressLine('update VirtualService default/reviews')).toBe(false)
-    expect(isProgressLine('[note] something')).toBe(false)
+describe('formatProgress', () => {
+  it("writes the watch's evaluations as lines", () => {
+    expect(formatProgress(evaluated('success-rate', 0.997, 30_000, 300_000))).toBe(
+      '[30s/5m] success-rate 0.997 >= 0.99 ok'
+    )
+    expect(formatProgress(evaluated('success-rate', 0.5, 60_000, 60_000, 'too low'))).toBe(
+      '[1m/1m] success-rate 0.5 >= 0.99 FAIL (1/1): too low'
+    )
+    const noData = evaluated('smoke', 0, 90_000, 3_600_000)
+    noData.evaluation = { ...noData.evaluation, value: null, verdict: 'nodata' }
+    expect(formatProgress(noData)).toBe('[1m30s/1h] smoke no data')
   })
 })
 
@@ -55,8 +88,8 @@ describe('TerminalLogger', () => {
   it('prints every progress line as it comes when not on a TTY', async () => {
     const { out, logger } = setup(false)
     await logger.group('Watch 50% for 1m', async () => {
-      logger.info('[30s/1m] success-rate 1 >= 0.99 ok')
-      logger.info('[1m/1m] success-rate 1 >= 0.99 ok')
+      logger.progress(evaluated('success-rate', 1, 30_000, 60_000))
+      logger.progress(evaluated('success-rate', 1, 60_000, 60_000))
     })
     expect(out.text).toBe(
       '» Watch 50% for 1m\n  [30s/1m] success-rate 1 >= 0.99 ok\n  [1m/1m] success-rate 1 >= 0.99 ok\n'
@@ -67,8 +100,8 @@ describe('TerminalLogger', () => {
   it('redraws one spinner line on a TTY and keeps the last one when the watch ends', async () => {
     const { out, logger } = setup(true)
     await logger.group('Watch', async () => {
-      logger.info('[30s/1m] success-rate 1 >= 0.99 ok')
-      logger.info('[1m/1m] success-rate 1 >= 0.99 ok')
+      logger.progress(evaluated('success-rate', 1, 30_000, 60_000))
+      logger.progress(evaluated('success-rate', 1, 60_000, 60_000))
     })
     expect(out.text).toBe(
       '» Watch\n' +
@@ -81,8 +114,8 @@ describe('TerminalLogger', () => {
   it('keeps failing evaluations on screen and redraws the progress line below other output', async () => {
     const { out, err, logger } = setup(true)
     await logger.group('Watch', async () => {
-      logger.info('[30s/1m] success-rate 1 >= 0.99 ok')
-      logger.info('[1m/1m] success-rate 0.5 >= 0.99 FAIL (1/1): too low')
+      logger.progress(evaluated('success-rate', 1, 30_000, 60_000))
+      logger.progress(evaluated('success-rate', 0.5, 60_000, 60_000, 'too low'))
       logger.warning('slow API')
     })
     expect(out.text).toBe(
@@ -99,7 +132,7 @@ describe('TerminalLogger', () => {
 
   it('cuts a progress line to the terminal width', () => {
     const { out, logger } = setup(true)
-    logger.info(`[30s/1m] ${'x'.repeat(100)}`)
+    logger.progress(evaluated('x'.repeat(100), 1, 30_000, 60_000))
     const drawn = out.text.slice(CLEAR.length)
     expect(drawn.length).toBe(59)
     expect(drawn.endsWith('…')).toBe(true)

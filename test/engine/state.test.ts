@@ -1,22 +1,46 @@
 import { gunzipSync } from 'node:zlib'
 import { describe, expect, it } from '@jest/globals'
-import { canonicalJson, differingPaths, digest, jsonEqual, type JsonObject } from '../../src/engine/json.js'
-import { buildLadder, describeSplit, weightOf } from '../../src/engine/ladder.js'
+import { canonicalJson, differingPaths, digest, jsonEqual, type JsonObject } from '../../src/common/json.js'
+import { parsePlan } from '../../src/engine/plan-loader.js'
 import {
+  appendHistory,
+  changedSince,
   decodeState,
   decodeTarget,
   digestsOf,
-  driftedObjects,
   encodeState,
   encodeTarget,
   type ReleaseState,
-  STATE_ANNOTATION,
-  TARGET_ANNOTATION,
-  unconvergedObjects,
-  appendHistory
+  stateAnnotation,
+  targetAnnotation,
+  unconverged
 } from '../../src/engine/state.js'
-import { parsePlan } from '../../src/plan/plan-parser.js'
+import { canaryWeight } from '../../src/engine/transition.js'
+import { describeSplit } from '../../src/plan/stages.js'
+import { buildLadder } from '../../src/report/build-report.js'
+import { routeRuleRouter } from '../../src/routers/route-rule.js'
 import type { RoutingSpecs } from '../../src/routers/router.js'
+
+const REVIEWS = { service: 'reviews', namespace: 'default' }
+const STATE_ANNOTATION = stateAnnotation(REVIEWS)
+const TARGET_ANNOTATION = targetAnnotation(REVIEWS)
+const IDENTITY = {
+  service: 'reviews',
+  namespace: 'default',
+  stable: 'v1',
+  canary: 'v2',
+  revision: 'v2',
+  ladder: '0123456789abcdef',
+  objects: ['default/reviews-default']
+}
+
+/** The drift test as the engine runs it on whole RouteRule specs. */
+function driftedObjects(state: ReleaseState, specs: RoutingSpecs): string[] {
+  return changedSince(state.written, state.previous, digestsOf(specs))
+}
+function unconvergedObjects(state: ReleaseState, specs: RoutingSpecs): string[] {
+  return unconverged(state.written, digestsOf(specs))
+}
 
 const V1: JsonObject = {
   destination: { name: 'reviews' },
@@ -40,11 +64,12 @@ const TEST_USER: JsonObject = {
 
 function state(fields: Partial<ReleaseState> = {}): ReleaseState {
   return {
-    revision: 'v2',
+    release: IDENTITY,
     stageIndex: 1,
     phase: 'watching',
     appliedAt: '2024-05-01T10:00:00.000Z',
     written: {},
+    unmanaged: {},
     history: [],
     ...fields
   }
@@ -80,43 +105,95 @@ describe('state annotation', () => {
       stageIndex: 2,
       phase: 'passed',
       runId: '12345',
-      written: { 'reviews-default': digest(SPLIT), 'reviews-test-user': null },
-      previous: { 'reviews-default': digest(V1), 'reviews-test-user': null },
+      written: { 'default/reviews-default': digest(SPLIT), 'default/reviews-test-user': null },
+      previous: { 'default/reviews-default': digest(V1), 'default/reviews-test-user': null },
       rollback: {
         reason: 'success-rate 0.9 < 0.99',
         stageIndex: 2,
         check: 'success-rate',
         value: null,
-        at: 'x'
+        at: '2024-05-01T10:05:00.000Z'
       },
       history: [{ at: '2024-05-01T10:00:00.000Z', revision: 'v2', event: 'pinned', stageIndex: 0, weight: 0 }]
     })
     const text = encodeState(s)
     expect(typeof text).toBe('string')
-    expect(decodeState({ [STATE_ANNOTATION]: text })).toEqual(s)
+    expect(decodeState({ [STATE_ANNOTATION]: text }, REVIEWS)).toEqual(s)
   })
 
   it('decodes to undefined when there is no annotation', () => {
-    expect(decodeState(undefined)).toBeUndefined()
-    expect(decodeState({})).toBeUndefined()
-    expect(decodeState({ [STATE_ANNOTATION]: '' })).toBeUndefined()
-    expect(decodeState({ other: encodeState(state()) })).toBeUndefined()
+    expect(decodeState(undefined, REVIEWS)).toBeUndefined()
+    expect(decodeState({}, REVIEWS)).toBeUndefined()
+    expect(decodeState({ other: encodeState(state()) }, REVIEWS)).toBeUndefined()
+  })
+
+  it('keeps each service to its own annotation', () => {
+    const ratings = { service: 'ratings', namespace: 'default' }
+    expect(stateAnnotation(REVIEWS)).toBe('reviews.default.istio-canary-action.github.io/state')
+    expect(targetAnnotation(ratings)).toBe('ratings.default.istio-canary-action.github.io/rollback-target')
+    expect(decodeState({ [STATE_ANNOTATION]: encodeState(state()) }, ratings)).toBeUndefined()
   })
 
   it('refuses invalid JSON, naming the annotation', () => {
-    expect(() => decodeState({ [STATE_ANNOTATION]: '{not json' })).toThrow(
-      /^state: the annotation istio-canary-action\.github\.io\/state is not valid \(.*\); remove it to start over$/
+    expect(() => decodeState({ [STATE_ANNOTATION]: '{not json' }, REVIEWS)).toThrow(
+      /^state: the annotation reviews\.default\.istio-canary-action\.github\.io\/state is not valid \(not JSON\); it was not written by this action\. Restore the routing, then remove the annotation to start over$/
     )
+    expect(() => decodeState({ [STATE_ANNOTATION]: '' }, REVIEWS)).toThrow(/not valid \(not JSON\)/)
   })
 
   it('refuses a state without revision or stage index', () => {
-    expect(() => decodeState({ [STATE_ANNOTATION]: '{"stageIndex":1}' })).toThrow(
-      /not valid \(fields missing\)/
+    expect(() => decodeState({ [STATE_ANNOTATION]: '{"stageIndex":1}' }, REVIEWS)).toThrow(
+      /not valid \(release is not a mapping\)/
     )
-    expect(() => decodeState({ [STATE_ANNOTATION]: '{"revision":"v2","stageIndex":"1"}' })).toThrow(
-      /fields missing/
+    const noIndex = { ...state(), stageIndex: '1' }
+    expect(() => decodeState({ [STATE_ANNOTATION]: JSON.stringify(noIndex) }, REVIEWS)).toThrow(
+      /stageIndex is not an integer/
     )
-    expect(() => decodeState({ [STATE_ANNOTATION]: 'null' })).toThrow(/not valid/)
+    expect(() => decodeState({ [STATE_ANNOTATION]: 'null' }, REVIEWS)).toThrow(/not valid/)
+  })
+
+  it.each([
+    ['an unknown phase', { phase: 'pwned' }, /phase is not a known phase/],
+    [
+      'a revision that is Markdown',
+      { release: { ...IDENTITY, revision: '[ok](https://evil.example)' } },
+      /release\.revision/
+    ],
+    ['another service as its release', { release: { ...IDENTITY, service: '<b>x</b>' } }, /release\.service/],
+    [
+      'a weight that is not a number',
+      { history: [{ at: '2024-05-01T10:00:00.000Z', revision: 'v2', event: 'x', weight: 'NaN' }] },
+      /history\[0\]\.weight/
+    ],
+    [
+      'a weight out of range',
+      { history: [{ at: '2024-05-01T10:00:00.000Z', revision: 'v2', event: 'x', weight: 1e9 }] },
+      /history\[0\]\.weight/
+    ],
+    [
+      'a line break in an event',
+      { history: [{ at: '2024-05-01T10:00:00.000Z', revision: 'v2', event: 'a\n## forged' }] },
+      /history\[0\]\.event holds control/
+    ],
+    [
+      'an endless event',
+      { history: [{ at: '2024-05-01T10:00:00.000Z', revision: 'v2', event: 'x'.repeat(5000) }] },
+      /history\[0\]\.event is longer/
+    ],
+    ['a time that is not a time', { appliedAt: '<img src=x>' }, /appliedAt is malformed/],
+    [
+      'an infinite rollback value',
+      { rollback: { reason: 'r', stageIndex: 1, at: '2024-05-01T10:00:00.000Z', value: '1e999' } },
+      /rollback\.value/
+    ],
+    [
+      'a digest that is not one',
+      { written: { 'default/reviews': 'zzz' } },
+      /written\[default\/reviews\] is malformed/
+    ]
+  ])('refuses, never renders, a state with %s', (_name, fields, problem) => {
+    const text = JSON.stringify({ ...state(), ...fields })
+    expect(() => decodeState({ [STATE_ANNOTATION]: text }, REVIEWS)).toThrow(problem)
   })
 
   it('keeps the last 40 history entries', () => {
@@ -136,7 +213,7 @@ describe('rollback target annotation', () => {
 
   it('round-trips, keeping null entries', () => {
     const text = encodeTarget(target)
-    expect(decodeTarget({ [TARGET_ANNOTATION]: text })).toEqual(target)
+    expect(decodeTarget({ [TARGET_ANNOTATION]: text }, REVIEWS)).toEqual(target)
   })
 
   it('is gzip-compressed base64 JSON', () => {
@@ -155,14 +232,14 @@ describe('rollback target annotation', () => {
     expect(JSON.stringify(big).length).toBeGreaterThan(256 * 1024)
     const text = encodeTarget(big)
     expect(text.length).toBeLessThan(256 * 1024)
-    expect(decodeTarget({ [TARGET_ANNOTATION]: text })).toEqual(big)
+    expect(decodeTarget({ [TARGET_ANNOTATION]: text }, REVIEWS)).toEqual(big)
   })
 
   it('decodes to undefined when absent, and refuses garbage', () => {
-    expect(decodeTarget(undefined)).toBeUndefined()
-    expect(decodeTarget({})).toBeUndefined()
-    expect(() => decodeTarget({ [TARGET_ANNOTATION]: 'bm90IGd6aXA=' })).toThrow(
-      'state: the annotation istio-canary-action.github.io/rollback-target is not valid; remove both canary annotations to start over'
+    expect(decodeTarget(undefined, REVIEWS)).toBeUndefined()
+    expect(decodeTarget({}, REVIEWS)).toBeUndefined()
+    expect(() => decodeTarget({ [TARGET_ANNOTATION]: 'bm90IGd6aXA=' }, REVIEWS)).toThrow(
+      'state: the annotation reviews.default.istio-canary-action.github.io/rollback-target is not valid; remove both canary annotations to start over'
     )
   })
 })
@@ -284,6 +361,7 @@ stages:
     { index: 6, name: 'cleanup', kind: 'finalize', weight: 100, split: '100% v2, delete v1' }
   ]
   const states = (...values: string[]) => base.map((entry, i) => ({ ...entry, state: values[i] }))
+  const weightOf = (p: typeof plan, s: ReleaseState | undefined) => canaryWeight(routeRuleRouter, p, s, {})
 
   it('is all pending without a state', () => {
     expect(buildLadder(plan, undefined)).toEqual(states(...Array(6).fill('pending')))
@@ -349,8 +427,8 @@ stages:
     const p = parsePlan(
       'service: reviews\nstable: blue\ncanary: green\nstages:\n  - weight: 20\n  - finalize: {}\n'
     )
-    expect(describeSplit(p, p.stages[0], 1)).toBe('80% blue / 20% green')
-    expect(describeSplit(p, p.stages[1], 2)).toBe('100% green')
+    expect(describeSplit(p, 1)).toBe('80% blue / 20% green')
+    expect(describeSplit(p, 2)).toBe('100% green')
   })
 })
 
@@ -358,12 +436,13 @@ describe('drift while a multi-object write is unfinished', () => {
   it('accepts an object the unfinished write was about to create', () => {
     const rule = { destination: { name: 'reviews' }, precedence: 2, route: [{ labels: { version: 'v2' } }] }
     const state: ReleaseState = {
-      revision: 'v2',
+      release: IDENTITY,
       stageIndex: 1,
       phase: 'watching',
       appliedAt: '2026-01-01T00:00:00Z',
       history: [],
       written: { 'reviews-test-user': digest(rule) },
+      unmanaged: {},
       previous: { 'reviews-test-user': null }
     }
     expect(driftedObjects(state, {})).toEqual([])
@@ -375,7 +454,10 @@ describe('drift while a multi-object write is unfinished', () => {
 
   it('refuses a state annotation without its digests or history', () => {
     expect(() =>
-      decodeState({ [STATE_ANNOTATION]: JSON.stringify({ revision: 'v2', stageIndex: 1, phase: 'passed' }) })
+      decodeState(
+        { [STATE_ANNOTATION]: JSON.stringify({ release: IDENTITY, stageIndex: 1, phase: 'passed' }) },
+        REVIEWS
+      )
     ).toThrow(/is not valid/)
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { PlanError } from '../../src/plan/plan-error.js'
-import { parsePlan } from '../../src/plan/plan-parser.js'
+import { parsePlan } from '../../src/engine/plan-loader.js'
 
 const HEAD = 'service: reviews\nstable: v1\ncanary: v2\n'
 const STAGES = 'stages:\n  - weight: 50\n'
@@ -144,13 +144,13 @@ const BAD_PLANS: BadPlan[] = [
     what: 'stage with no kind',
     yaml: withStages('name: idle'),
     field: 'stages[0]',
-    message: 'needs one of match, weight, finalize'
+    message: 'needs one of match, weight, mirror, finalize'
   },
   {
     what: 'match and weight in one stage',
     yaml: withStages('weight: 5\n    match: { headers: { x-user: { exact: a } } }'),
     field: 'stages[0].match',
-    message: 'has both weight and match; keep exactly one of match, weight, finalize'
+    message: 'has both weight and match; keep exactly one of match, weight, mirror, finalize'
   },
   {
     what: 'weight above 100',
@@ -598,6 +598,112 @@ const BAD_PLANS: BadPlan[] = [
     ),
     field: 'analysis.checks[0].compare.direction',
     message: "did you mean 'increase'?"
+  },
+  // Several routing objects
+  {
+    what: 'routing list empty',
+    yaml: `${HEAD}routing: []\n${STAGES}`,
+    field: 'routing',
+    message: 'must list at least one routing object'
+  },
+  {
+    what: 'routing list entry without a name',
+    yaml: `${HEAD}routing:\n  - name: reviews\n  - namespace: istio-ingress\n${STAGES}`,
+    field: 'routing[1].name',
+    message: 'is required: the name of the routing object'
+  },
+  {
+    what: 'routing list with a duplicate object',
+    yaml: `${HEAD}routing:\n  - name: reviews\n  - name: reviews\n    namespace: default\n${STAGES}`,
+    field: 'routing[1].name',
+    message: "duplicate routing object name 'default/reviews'"
+  },
+  {
+    what: 'routing entry of another kind',
+    yaml: `${HEAD}routing:\n  - name: reviews\n  - name: bookinfo\n    kind: HTTPRoute\n${STAGES}`,
+    field: 'routing[1].kind',
+    message: "is 'HTTPRoute', but the plan's router is VirtualService"
+  },
+  {
+    what: 'routing list on RouteRule',
+    yaml: `${HEAD}router: RouteRule\nrouting:\n  - name: reviews\n  - name: ratings\n${STAGES}`,
+    field: 'routing[1].name',
+    message: 'RouteRule takes one routing object'
+  },
+  {
+    what: 'routing namespace not a DNS label',
+    yaml: `${HEAD}routing:\n  - name: reviews\n    namespace: Istio_Ingress\n${STAGES}`,
+    field: 'routing[0].namespace',
+    message: 'must be a DNS-1123 label'
+  },
+  // Mirror stages
+  {
+    what: 'mirror after a weight stage',
+    yaml: withStages('weight: 5', 'mirror: 100'),
+    field: 'stages[1].mirror',
+    message: 'must come before the first weight stage'
+  },
+  {
+    what: 'mirror percent out of range',
+    yaml: withStages('mirror: 150', 'weight: 5'),
+    field: 'stages[0].mirror',
+    message: 'must be an integer from 1 to 100; got 150'
+  },
+  {
+    what: 'mirror percent not a number',
+    yaml: withStages('mirror: half', 'weight: 5'),
+    field: 'stages[0].mirror',
+    message: 'must be a percent from 1 to 100, or { percent, methods }'
+  },
+  {
+    what: 'mirror method unknown',
+    yaml: withStages('mirror: { percent: 50, methods: [GET, FETCH] }', 'weight: 5'),
+    field: 'stages[0].mirror.methods[1]',
+    message: "got 'FETCH'"
+  },
+  {
+    what: 'mirror share on RouteRule',
+    yaml: `${HEAD}router: RouteRule\nstages:\n  - mirror: 50\n  - weight: 5\n`,
+    field: 'stages[0].mirror',
+    message: 'RouteRule mirrors every request of its rule'
+  },
+  // Session affinity
+  {
+    what: 'sessionAffinity without a weight stage',
+    yaml: `${HEAD}sessionAffinity: {}\nstages:\n  - weight: 100\n`,
+    field: 'sessionAffinity',
+    message: 'needs a weight stage below 100'
+  },
+  {
+    what: 'sessionAffinity with an invalid cookie name',
+    yaml: `${HEAD}sessionAffinity: { cookieName: "my cookie" }\n${STAGES}`,
+    field: 'sessionAffinity.cookieName',
+    message: "'my cookie' is not a valid cookie name"
+  },
+  {
+    what: 'sessionAffinity maxAge beyond 400 days',
+    yaml: `${HEAD}sessionAffinity: { maxAge: 10000h }\n${STAGES}`,
+    field: 'sessionAffinity.maxAge',
+    message: 'must be at most 400 days'
+  },
+  {
+    what: 'sessionAffinity maxAge in milliseconds',
+    yaml: `${HEAD}sessionAffinity: { maxAge: 1500ms }\n${STAGES}`,
+    field: 'sessionAffinity.maxAge',
+    message: 'must be whole seconds'
+  },
+  {
+    what: 'sessionAffinity on RouteRule',
+    yaml: `${HEAD}router: RouteRule\nsessionAffinity: {}\n${STAGES}`,
+    field: 'sessionAffinity',
+    message: 'RouteRule cannot set a response cookie'
+  },
+  // No data
+  {
+    what: 'onNoData unknown on a check',
+    yaml: withCheck('onNoData: skip\n      kubernetes: {}'),
+    field: 'analysis.checks[0].onNoData',
+    message: 'must be one of fail | ignore | inconclusive'
   }
 ]
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PlanError } from '../../src/plan/plan-error.js'
-import { loadPlan } from '../../src/plan/plan-loader.js'
+import { loadPlan } from '../../src/engine/plan-loader.js'
 
 const PLAN_YAML = 'service: reviews\nstable: v1\ncanary: v2\nstages:\n  - weight: 50\n'
 

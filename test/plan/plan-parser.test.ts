@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { parsePlan } from '../../src/plan/plan-parser.js'
-import type { Plan } from '../../src/plan/types.js'
+import { parsePlan } from '../../src/engine/plan-loader.js'
+import type { CheckBase, Plan } from '../../src/plan/types.js'
 
 /** The example plan of the user-facing contract, verbatim. */
 const CONTRACT_EXAMPLE = `
@@ -77,7 +77,7 @@ describe('parsePlan', () => {
       service: 'reviews',
       namespace: 'default',
       router: 'VirtualService',
-      routing: { name: 'reviews' },
+      routing: { objects: [{ name: 'reviews', namespace: 'default' }] },
       stable: 'v1',
       canary: 'v2',
       versionLabel: 'version',
@@ -119,7 +119,7 @@ describe('parsePlan', () => {
             tolerance: 0.25,
             confidence: 0.98
           }
-        ]
+        ] as unknown as CheckBase[]
       }
     }
     expect(parsePlan(CONTRACT_EXAMPLE)).toStrictEqual(expected)
@@ -143,7 +143,7 @@ describe('parsePlan', () => {
       service: 'reviews',
       namespace: 'default',
       router: 'RouteRule',
-      routing: { name: 'reviews' },
+      routing: { objects: [{ name: 'reviews', namespace: 'default' }] },
       stable: 'v1',
       canary: 'v2',
       versionLabel: 'version',
@@ -164,7 +164,7 @@ describe('parsePlan', () => {
       service: 'ratings',
       namespace: 'default',
       router: 'VirtualService',
-      routing: { name: 'ratings' },
+      routing: { objects: [{ name: 'ratings', namespace: 'default' }] },
       stable: 'v1',
       canary: 'v2',
       versionLabel: 'version',
@@ -253,7 +253,9 @@ analysis:
         query: sum(rate(errors{service="$service", namespace="$namespace"}[$interval]))
         max: 5
 `)
-    expect(plan.routing).toStrictEqual({ name: 'bookinfo', route: 'ratings-route' })
+    expect(plan.routing).toStrictEqual({
+      objects: [{ name: 'bookinfo', namespace: 'default', route: 'ratings-route' }]
+    })
     expect(plan.analysis.checks[0]).toMatchObject({
       prometheus: { url: 'http://prom:9090', usernameEnv: 'PROM_USER', passwordEnv: 'PROM_PASSWORD' },
       max: 5

@@ -1,9 +1,15 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import { stringify } from 'yaml'
-import { formatDuration } from '../../src/plan/duration.js'
-import { parsePlan } from '../../src/plan/plan-parser.js'
-import type { Check, Plan, Stage } from '../../src/plan/types.js'
+import { formatDuration } from '../../src/common/duration.js'
+import { parsePlan } from '../../src/engine/plan-loader.js'
+import type { CompareCheck } from '../../src/analysis/checks/compare.js'
+import type { HttpCheck } from '../../src/analysis/checks/http.js'
+import type { KubernetesCheck } from '../../src/analysis/checks/kubernetes.js'
+import type { PrometheusCheck } from '../../src/analysis/checks/prometheus.js'
+import type { Plan, Stage } from '../../src/plan/types.js'
+
+type Check = PrometheusCheck | HttpCheck | KubernetesCheck | CompareCheck
 
 type PlanFile = Record<string, unknown>
 
@@ -189,7 +195,7 @@ function toPlanFile(plan: Plan): PlanFile {
     service: plan.service,
     namespace: plan.namespace,
     router: plan.router,
-    routing: plan.routing,
+    routing: plan.routing.objects,
     stable: plan.stable,
     canary: plan.canary,
     versionLabel: plan.versionLabel,
@@ -204,7 +210,7 @@ function toPlanFile(plan: Plan): PlanFile {
       onNoData: plan.analysis.onNoData,
       onCancel: plan.analysis.onCancel,
       verifyWindow: formatDuration(plan.analysis.verifyWindowMs),
-      checks: plan.analysis.checks.map(checkToFile)
+      checks: (plan.analysis.checks as Check[]).map(checkToFile)
     }
   }
 }
@@ -219,6 +225,11 @@ function stageToFile(stage: Stage): PlanFile {
       return { ...common, match: { headers: stage.headers } }
     case 'weight':
       return { ...common, weight: stage.weight }
+    case 'mirror':
+      return {
+        ...common,
+        mirror: stage.methods ? { percent: stage.percent, methods: stage.methods } : stage.percent
+      }
     case 'finalize':
       return { ...common, finalize: { deleteStable: stage.deleteStable } }
   }

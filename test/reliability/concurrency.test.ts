@@ -37,7 +37,7 @@ function reviewsWeights(): Record<string, number> {
 
 /** The state and the routing agree, and a `status` run reports the same thing. */
 async function expectConsistent(): Promise<ActionResult> {
-  expect(drift(api, 'VirtualService')).toEqual([])
+  expect(drift(api, 'VirtualService', VS_PLAN)).toEqual([])
   expect(unknownSubsets(api)).toEqual([])
   const state = releaseState(api, 'VirtualService')!
   const status = await run('status')

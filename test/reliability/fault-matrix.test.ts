@@ -256,7 +256,7 @@ function routingProblems(
     if (expected && (state.stageIndex !== expected.stageIndex || state.phase !== expected.phase))
       problems.push(`routing is '${checkpoint.label}' but the state says ${state.stageIndex}/${state.phase}`)
   }
-  const drifted = drift(api, t.router)
+  const drifted = drift(api, t.router, t.plan)
   if (drifted.length) problems.push(`state and routing disagree on ${drifted.join(', ')}`)
   if (t.router === 'VirtualService') {
     const unknown = unknownSubsets(api)
@@ -387,7 +387,7 @@ describe('a rollback that cannot be written', () => {
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatch(/^rollback failed: update VirtualService default\/reviews: .*HTTP 503/)
     expect(errors[0]).toContain(
-      "Restore by hand: kubectl -n default get virtualservices.networking.istio.io reviews -o jsonpath='{.metadata.annotations.istio-canary-action\\.github\\.io/rollback-target}' | base64 -d | gunzip"
+      "Restore by hand: kubectl -n default get virtualservices.networking.istio.io reviews -o jsonpath='{.metadata.annotations.reviews\\.default\\.istio-canary-action\\.github\\.io/rollback-target}' | base64 -d | gunzip"
     )
     // Every attempt was made (retried), and none of them changed anything.
     expect(api.requests.filter(r => r.method === 'PUT').length).toBeGreaterThanOrEqual(4)
@@ -395,7 +395,9 @@ describe('a rollback that cannot be written', () => {
     // What the command prints is the pinned routing.
     const annotations = api.get('networking.istio.io/v1', 'VirtualService', 'default', 'reviews')!.metadata
       .annotations as Record<string, string>
-    expect(decodeTarget(annotations)).toEqual({ reviews: target.spec })
+    expect(decodeTarget(annotations, { service: 'reviews', namespace: 'default' })).toEqual({
+      'default/reviews': target.spec
+    })
     api.clearFaults()
     const again = await run(api, t, 'rollback')
     expect(again.exitCode).toBe(0)

@@ -1,8 +1,18 @@
 /** Shared pieces of the reliability tests: reading the routing and its state, seeding a captured state. */
 import type { KubeApi, KubeObject, RecordedRequest } from '../support/kube-api/index.js'
 import type { ActionResult } from '../support/run-action.js'
-import { decodeState, driftedObjects, type ReleaseState } from '../../src/engine/state.js'
+import { parsePlan } from '../../src/engine/plan-loader.js'
+import {
+  changedSince,
+  decodeState,
+  decodeTarget,
+  digestsOf,
+  type ReleaseState
+} from '../../src/engine/state.js'
+import { ROUTERS } from '../../src/routers/registry.js'
 import type { RoutingSpecs } from '../../src/routers/router.js'
+
+const REVIEWS = { service: 'reviews', namespace: 'default' }
 
 export const NETWORKING = 'networking.istio.io/v1'
 export const ROUTE_RULE_API = 'config.istio.io/v1alpha2'
@@ -34,18 +44,28 @@ export function routingSpecs(api: KubeApi, router: RouterKind): RoutingSpecs {
   )
 }
 
-export function releaseState(api: KubeApi, router: RouterKind): ReleaseState | undefined {
+function primaryAnnotations(api: KubeApi, router: RouterKind): Record<string, string> | undefined {
   const primary = routingObjects(api, router).find(o => o.metadata.name === primaryName(router))
-  return decodeState(primary?.metadata.annotations as Record<string, string> | undefined)
+  return primary?.metadata.annotations as Record<string, string> | undefined
+}
+
+export function releaseState(api: KubeApi, router: RouterKind): ReleaseState | undefined {
+  return decodeState(primaryAnnotations(api, router), REVIEWS)
 }
 
 /** Objects the state says were written one way and now are another (the product's own drift test). */
-export function drift(api: KubeApi, router: RouterKind): string[] {
+export function drift(api: KubeApi, router: RouterKind, planYaml: string): string[] {
   const state = releaseState(api, router)
-  if (!state) return []
-  const current: RoutingSpecs = {}
-  for (const name of Object.keys(state.written)) current[name] = routingSpecs(api, router)[name] ?? null
-  return driftedObjects(state, current)
+  const target = decodeTarget(primaryAnnotations(api, router), REVIEWS)
+  if (!state || !target) return []
+  const plan = parsePlan(planYaml)
+  const byName = routingSpecs(api, router)
+  const current: RoutingSpecs = Object.fromEntries(
+    Object.keys(state.written).map(key => [key, byName[key.split('/')[1]] ?? null])
+  )
+  const parts = ROUTERS[router].parts(current, target, plan)
+  const now = digestsOf(Object.fromEntries(Object.entries(parts).map(([key, part]) => [key, part.managed])))
+  return changedSince(state.written, state.previous, now)
 }
 
 /** VirtualService routes to the reviews host whose subset the DestinationRule does not define. */

@@ -41,6 +41,7 @@ describe('renderReport', () => {
       status: 'rolled-back',
       rollback: {
         reason: 'success-rate below threshold',
+        stageIndex: 2,
         check: 'success-rate',
         value: 0.91,
         threshold: '>= 0.99',
@@ -81,15 +82,16 @@ describe('renderReport', () => {
     expect(renderReport(report, { marker })).toContain('````diff')
   })
 
-  it('prefers explicit history weights and falls back to the ladder without history', () => {
+  it('takes the weights the history records and falls back to the ladder without history', () => {
     const history: HistoryEntry[] = [{ at: 't1', revision: 'v2', event: 'something custom', weight: 20 }]
     expect(weightPoints(sampleReport({ history })).map(point => point.weight)).toEqual([20])
     expect(weightPoints(sampleReport({ history: [] })).map(point => point.weight)).toEqual([0, 5])
-    const byIndex: HistoryEntry[] = [
-      { at: 't1', revision: 'v2', event: 'applied', stageIndex: 2 },
-      { at: 't2', revision: 'v2', event: 'rolled back: success-rate', stageIndex: 2 }
+    // An entry without a weight (the engine always writes one) keeps the weight before it; no text is parsed.
+    const unweighted: HistoryEntry[] = [
+      { at: 't1', revision: 'v2', event: 'applied 50%', stageIndex: 3, weight: 50 },
+      { at: 't2', revision: 'v2', event: 'rolled back: success-rate', stageIndex: 3 }
     ]
-    expect(weightPoints(sampleReport({ history: byIndex })).map(point => point.weight)).toEqual([5, 0])
+    expect(weightPoints(sampleReport({ history: unweighted })).map(point => point.weight)).toEqual([50, 50])
   })
 
   it('stays under the size limit by dropping the diff and old history, never the status, ladder or checks', () => {

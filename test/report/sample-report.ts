@@ -22,10 +22,12 @@ export function sampleReport(overrides: Partial<RunReport> = {}): RunReport {
     command: 'advance',
     status: 'advanced',
     message: 'Stage 2/4 5% passed',
+    failed: false,
     dryRun: false,
     service: 'reviews',
     namespace: 'default',
     router: 'VirtualService',
+    objects: ['VirtualService default/reviews'],
     revision: 'v2',
     stable: 'v1',
     canary: 'v2',
@@ -57,6 +59,7 @@ export function sampleReport(overrides: Partial<RunReport> = {}): RunReport {
       { index: 3, name: '50%', kind: 'weight', weight: 50, split: '50% v1 / 50% v2', state: 'pending' },
       { index: 4, name: 'finalize', kind: 'finalize', weight: 100, split: '100% v2', state: 'pending' }
     ],
+    noData: [],
     changes: [
       {
         object: 'VirtualService default/reviews',
@@ -70,11 +73,11 @@ export function sampleReport(overrides: Partial<RunReport> = {}): RunReport {
       evaluation('latency-p99', '2024-05-01T10:59:00Z', 0.2, 'pass')
     ],
     history: [
-      { at: '2024-05-01T09:59:00Z', revision: 'v2', event: 'pinned' },
-      { at: '2024-05-01T10:00:00Z', revision: 'v2', event: 'applied test-user' },
-      { at: '2024-05-01T10:30:00Z', revision: 'v2', event: 'passed test-user' },
-      { at: '2024-05-01T10:50:00Z', revision: 'v2', event: 'applied 5%' },
-      { at: '2024-05-01T11:00:00Z', revision: 'v2', event: 'passed 5%' }
+      { at: '2024-05-01T09:59:00Z', revision: 'v2', event: 'pinned to v1', stageIndex: 0, weight: 0 },
+      { at: '2024-05-01T10:00:00Z', revision: 'v2', event: 'applied test-user', stageIndex: 1, weight: 0 },
+      { at: '2024-05-01T10:30:00Z', revision: 'v2', event: 'passed test-user', stageIndex: 1, weight: 0 },
+      { at: '2024-05-01T10:50:00Z', revision: 'v2', event: 'applied 5%', stageIndex: 2, weight: 5 },
+      { at: '2024-05-01T11:00:00Z', revision: 'v2', event: 'passed 5%', stageIndex: 2, weight: 5 }
     ],
     approval: { nextStage: '50%', environment: 'production-canary' },
     warnings: [],

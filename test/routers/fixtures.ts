@@ -1,6 +1,6 @@
 /** Plans and specs shared by the router tests. */
-import type { JsonObject } from '../../src/engine/json.js'
-import { parsePlan } from '../../src/plan/plan-parser.js'
+import type { JsonObject } from '../../src/common/json.js'
+import { parsePlan } from '../../src/engine/plan-loader.js'
 import type { Plan } from '../../src/plan/types.js'
 
 export const TEST_USER_REGEX = '^(.*?;)?(user=test-user)(;.*)?$'

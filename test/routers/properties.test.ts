@@ -1,16 +1,24 @@
 /** Property-based tests: random VirtualServices and ladders through pin and every stage. */
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import type { Json, JsonObject } from '../../src/engine/json.js'
-import { parsePlan } from '../../src/plan/plan-parser.js'
+import type { Json, JsonObject } from '../../src/common/json.js'
+import { parsePlan } from '../../src/engine/plan-loader.js'
 import type { Plan } from '../../src/plan/types.js'
-import { RouteRuleRouter } from '../../src/routers/route-rule.js'
+import { routeRuleRouter as rr } from '../../src/routers/route-rule.js'
 import type { RoutingSpecs } from '../../src/routers/router.js'
-import { VirtualServiceRouter } from '../../src/routers/virtual-service.js'
+import { virtualServiceRouter as vs } from '../../src/routers/virtual-service.js'
 
-const vs = new VirtualServiceRouter()
-const rr = new RouteRuleRouter()
 const RUNS = { numRuns: 300 }
+
+/** The key of the plan's VirtualService `reviews` in routing specs. */
+function keyOf(plan: Plan): string {
+  return `${plan.namespace}/reviews`
+}
+
+/** The routing once stages 1..index are in effect, computed from the target alone. */
+function stageSpecs(target: RoutingSpecs, plan: Plan, index: number): RoutingSpecs {
+  return vs.stage(target, target, plan, index, 'v2')
+}
 
 // ---- generators ----------------------------------------------------------------------------------------
 
@@ -222,7 +230,7 @@ const vsCase: fc.Arbitrary<Case> = ladder.chain(ladderSpec =>
         plan: planOf(ladderSpec, extra)
       }
     })
-    .filter(({ spec, plan }) => vs.validate({ reviews: spec }, plan).length === 0)
+    .filter(({ spec, plan }) => vs.validate({ [keyOf(plan)]: spec }, plan).length === 0)
 )
 
 // ---- helpers ----------------------------------------------------------------------------------------------
@@ -247,9 +255,8 @@ function serviceShare(route: JsonObject, plan: Plan): number {
     .reduce((sum, d) => sum + (typeof d.weight === 'number' ? d.weight : all.length === 1 ? 100 : NaN), 0)
 }
 function isShifted(route: JsonObject, plan: Plan): boolean {
-  return plan.routing.route
-    ? route.name === plan.routing.route
-    : destinationsOf(route).some(d => isOurs(hostOf(d), plan))
+  const named = plan.routing.objects[0].route
+  return named ? route.name === named : destinationsOf(route).some(d => isOurs(hostOf(d), plan))
 }
 /** What the first `index` stages amount to, computed independently of the router. */
 function effectOf(plan: Plan, index: number) {
@@ -299,7 +306,7 @@ describe('VirtualService router properties', () => {
   it('generated cases are valid plans on valid VirtualServices', () => {
     fc.assert(
       fc.property(vsCase, ({ spec, plan }) => {
-        expect(vs.validate({ reviews: spec }, plan)).toEqual([])
+        expect(vs.validate({ [keyOf(plan)]: spec }, plan)).toEqual([])
       }),
       { numRuns: 50 }
     )
@@ -309,7 +316,7 @@ describe('VirtualService router properties', () => {
     fc.assert(
       fc.property(vsCase, ({ spec, plan }) => {
         const before = JSON.stringify(spec)
-        const once = vs.pin({ reviews: spec }, plan)
+        const once = vs.pin({ [keyOf(plan)]: spec }, plan)
         expect(JSON.stringify(spec)).toBe(before)
         expect(vs.pin(once, plan)).toEqual(once)
         expect(JSON.stringify(vs.pin(once, plan))).toBe(JSON.stringify(once))
@@ -321,8 +328,8 @@ describe('VirtualService router properties', () => {
   it('stage 0 is the rollback target, byte for byte', () => {
     fc.assert(
       fc.property(vsCase, ({ spec, plan }) => {
-        const target = vs.pin({ reviews: spec }, plan)
-        expect(JSON.stringify(vs.stageSpecs(target, plan, 0))).toBe(JSON.stringify(target))
+        const target = vs.pin({ [keyOf(plan)]: spec }, plan)
+        expect(JSON.stringify(stageSpecs(target, plan, 0))).toBe(JSON.stringify(target))
       }),
       RUNS
     )
@@ -331,17 +338,18 @@ describe('VirtualService router properties', () => {
   it('any stage then rollback leaves the routing as pinned', () => {
     fc.assert(
       fc.property(vsCase, fc.nat(), ({ spec, plan }, n) => {
-        const target = vs.pin({ reviews: spec }, plan)
+        const target = vs.pin({ [keyOf(plan)]: spec }, plan)
         const pinned = JSON.stringify(target)
         const stage = n % (plan.stages.length + 1)
-        const applied = vs.stageSpecs(target, plan, stage)
+        const applied = stageSpecs(target, plan, stage)
         // Rolling back restores the target; computing stages never alters it.
         expect(JSON.stringify(target)).toBe(pinned)
-        const restored = vs.stageSpecs(target, plan, 0)
-        expect(restored).toEqual(vs.pin({ reviews: spec }, plan))
+        const restored = vs.restore(applied, target, plan)
+        expect(restored.reverted).toEqual([])
+        expect(JSON.stringify(restored.specs)).toBe(pinned)
         // The stage only ever changed http routes.
-        expect(withoutKeys(applied.reviews as JsonObject, 'http')).toEqual(
-          withoutKeys(restored.reviews as JsonObject, 'http')
+        expect(withoutKeys(applied[keyOf(plan)] as JsonObject, 'http')).toEqual(
+          withoutKeys(restored.specs[keyOf(plan)] as JsonObject, 'http')
         )
       }),
       RUNS
@@ -351,10 +359,10 @@ describe('VirtualService router properties', () => {
   it('never changes non-http fields or unrelated routes, and inserts match routes right before shifted ones', () => {
     fc.assert(
       fc.property(vsCase, ({ spec, plan }) => {
-        const target = vs.pin({ reviews: spec }, plan)
+        const target = vs.pin({ [keyOf(plan)]: spec }, plan)
         const original = spec.http as JsonObject[]
         for (const index of stagesOf(plan)) {
-          const out = vs.stageSpecs(target, plan, index).reviews as JsonObject
+          const out = stageSpecs(target, plan, index)[keyOf(plan)] as JsonObject
           expect(withoutKeys(out, 'http')).toEqual(withoutKeys(spec, 'http'))
           expect(Object.keys(out)).toEqual(Object.keys(spec))
           const { matches } = effectOf(plan, index)
@@ -402,10 +410,10 @@ describe('VirtualService router properties', () => {
   it('keeps the service share of every shifted route, on stable and canary only, with the stage weight', () => {
     fc.assert(
       fc.property(vsCase, ({ spec, plan }) => {
-        const target = vs.pin({ reviews: spec }, plan)
+        const target = vs.pin({ [keyOf(plan)]: spec }, plan)
         const original = spec.http as JsonObject[]
         for (const index of stagesOf(plan)) {
-          const routes = (vs.stageSpecs(target, plan, index).reviews as JsonObject).http as JsonObject[]
+          const routes = (stageSpecs(target, plan, index)[keyOf(plan)] as JsonObject).http as JsonObject[]
           const effect = effectOf(plan, index)
           for (const { original: route, out } of walk(original, routes, plan, effect.matches.length)) {
             if (!isShifted(route, plan)) continue
@@ -437,12 +445,156 @@ describe('VirtualService router properties', () => {
   it('leaves every route unchanged when pinning a spec already on stable', () => {
     fc.assert(
       fc.property(vsCase, ({ spec, plan }) => {
-        const target = vs.pin({ reviews: spec }, plan).reviews as JsonObject
+        const target = vs.pin({ [keyOf(plan)]: spec }, plan)[keyOf(plan)] as JsonObject
         const alreadyStable = (spec.http as JsonObject[]).every(route => {
           const ours = destinationsOf(route).filter(d => isOurs(hostOf(d), plan))
           return !isShifted(route, plan) || (ours.length === 1 && subsetOf(ours[0]) === plan.stable)
         })
         if (alreadyStable) expect(JSON.stringify(target)).toBe(JSON.stringify(spec))
+      }),
+      RUNS
+    )
+  })
+})
+
+/** The same cases with a mirror stage before the weights and, sometimes, sticky sessions. */
+const trafficFeatureCase: fc.Arbitrary<Case> = fc
+  .record({
+    base: vsCase,
+    mirror: fc.option(
+      fc.record({
+        percent: fc.integer({ min: 1, max: 100 }),
+        methods: fc.option(fc.constant(['GET', 'HEAD']), { nil: undefined })
+      }),
+      { nil: undefined }
+    ),
+    sticky: fc.boolean()
+  })
+  .map(({ base, mirror, sticky }) => {
+    const ladderStages = base.ladder.stages
+    const firstWeight = ladderStages.findIndex(stage => 'weight' in stage)
+    const stages = [...ladderStages]
+    if (mirror) stages.splice(firstWeight === -1 ? 0 : firstWeight, 0, { mirror } as unknown as JsonObject)
+    const splits = ladderStages.some(stage => typeof stage.weight === 'number' && stage.weight < 100)
+    const named = base.plan.routing.objects[0].route
+    const extra: JsonObject = {
+      ...(named ? { routing: { route: named } } : {}),
+      ...(sticky && splits ? { sessionAffinity: { cookieName: 'canary', maxAge: '1h' } } : {})
+    }
+    // A route that mirrors already, or matches the cookie, is refused with these features: drop those fields.
+    const http = (base.spec.http as JsonObject[]).map(route =>
+      withoutKeys(route, 'mirror', 'mirrorPercentage')
+    )
+    const spec = {
+      ...base.spec,
+      http: http.map(route =>
+        JSON.stringify(route).includes('"cookie"') ? withoutKeys(route, 'match') : route
+      )
+    }
+    return { ladder: { ...base.ladder, stages }, spec, plan: planOf({ ...base.ladder, stages }, extra) }
+  })
+  // What the engine refuses before any write: invalid routing, and weight stages that cannot move traffic.
+  .filter(
+    ({ spec, plan }) =>
+      vs.validate({ [keyOf(plan)]: spec }, plan).length === 0 &&
+      vs.splitProblems(vs.pin({ [keyOf(plan)]: spec }, plan), plan).length === 0
+  )
+
+describe('VirtualService router properties with mirror and sticky routes', () => {
+  it('rollback from any stage is the identity on the pinned routing', () => {
+    fc.assert(
+      fc.property(trafficFeatureCase, fc.nat(), ({ spec, plan }, n) => {
+        const target = vs.pin({ [keyOf(plan)]: spec }, plan)
+        const applied = stageSpecs(target, plan, n % (plan.stages.length + 1))
+        const restored = vs.restore(applied, target, plan)
+        expect(restored.reverted).toEqual([])
+        expect(JSON.stringify(restored.specs)).toBe(JSON.stringify(target))
+      }),
+      RUNS
+    )
+  })
+
+  it('a mirror stage copies to the canary on stable routes only, and the next stage removes it', () => {
+    fc.assert(
+      fc.property(trafficFeatureCase, ({ spec, plan }) => {
+        const target = vs.pin({ [keyOf(plan)]: spec }, plan)
+        plan.stages.forEach((stage, position) => {
+          const routes = (stageSpecs(target, plan, position + 1)[keyOf(plan)] as JsonObject)
+            .http as JsonObject[]
+          const mirrored = routes.filter(route => route.mirror !== undefined)
+          if (stage.kind !== 'mirror') {
+            expect(mirrored).toEqual([])
+            return
+          }
+          expect(mirrored.length).toBeGreaterThan(0)
+          for (const route of mirrored) {
+            expect((route.mirror as JsonObject).subset).toBe(plan.canary)
+            expect(route.mirrorPercentage).toEqual({ value: stage.percent })
+            for (const d of destinationsOf(route))
+              if (isOurs(hostOf(d), plan)) expect(subsetOf(d)).toBe(plan.stable)
+            if (stage.methods) expect(JSON.stringify(route.match)).toContain('GET|HEAD')
+          }
+        })
+      }),
+      RUNS
+    )
+  })
+
+  it('the sticky route sends the cookie of this revision to the canary only while traffic is split', () => {
+    fc.assert(
+      fc.property(trafficFeatureCase, ({ spec, plan }) => {
+        const target = vs.pin({ [keyOf(plan)]: spec }, plan)
+        for (const index of stagesOf(plan)) {
+          const routes = (stageSpecs(target, plan, index)[keyOf(plan)] as JsonObject).http as JsonObject[]
+          const sticky = routes.filter(
+            route => typeof route.name === 'string' && route.name.endsWith('-sticky')
+          )
+          const effect = effectOf(plan, index)
+          const splitting = plan.sessionAffinity !== undefined && effect.weight > 0 && effect.weight < 100
+          expect(sticky.length > 0).toBe(splitting)
+          for (const route of sticky) {
+            expect(JSON.stringify(route.match)).toContain('canary=v2')
+            for (const d of destinationsOf(route)) expect(subsetOf(d)).toBe(plan.canary)
+          }
+          const setsCookie = JSON.stringify(routes).includes('Max-Age=3600')
+          expect(setsCookie).toBe(splitting)
+        }
+      }),
+      RUNS
+    )
+  })
+})
+
+describe('the routes a release does not manage are never its to change', () => {
+  it('a stage and a rollback keep edits to other routes and fields as they are now', () => {
+    fc.assert(
+      fc.property(vsCase, fc.nat(), fc.nat(), ({ spec, plan }, from, to) => {
+        const key = keyOf(plan)
+        const count = plan.stages.length + 1
+        const target = vs.pin({ [key]: spec }, plan)
+        const applied = stageSpecs(target, plan, from % count)[key] as JsonObject
+        // Someone (another release, another team) adds a route and a host meanwhile.
+        const foreign = {
+          name: 'someone-else',
+          match: [{ uri: { prefix: '/other' } }],
+          route: [{ destination: { host: 'details' } }]
+        }
+        const edited = {
+          ...applied,
+          hosts: [...(applied.hosts as string[]), 'new.example.com'],
+          http: [foreign, ...(applied.http as JsonObject[])]
+        }
+        const next = vs.stage({ [key]: edited }, target, plan, to % count, 'v2')[key] as JsonObject
+        expect((next.http as JsonObject[])[0]).toEqual(foreign)
+        expect(next.hosts).toEqual(edited.hosts)
+        const restored = vs.restore({ [key]: edited }, target, plan)
+        expect(restored.reverted).toEqual([])
+        const pinned = target[key] as JsonObject
+        expect(restored.specs[key]).toEqual({
+          ...pinned,
+          hosts: edited.hosts,
+          http: [foreign, ...(pinned.http as JsonObject[])]
+        })
       }),
       RUNS
     )
@@ -486,23 +638,32 @@ describe('RouteRule router properties', () => {
     fc.assert(
       fc.property(ladder, existingRule, (ladderSpec, existing) => {
         const plan = planOf(ladderSpec, { router: 'RouteRule' })
-        const current: RoutingSpecs = existing ? { 'reviews-default': existing as unknown as JsonObject } : {}
+        const ns = plan.namespace
+        const current: RoutingSpecs = existing
+          ? { [`${ns}/reviews-default`]: existing as unknown as JsonObject }
+          : {}
         const target = rr.pin(current, plan)
         expect(rr.pin(target, plan)).toEqual(target)
-        expect(rr.stageSpecs(target, plan, 0)).toEqual(target)
-        expect(Object.keys(target).sort()).toEqual([...rr.managedNames(plan)].sort())
-        const matchNames = plan.stages.filter(s => s.kind === 'match').map(s => `reviews-${s.name}`)
+        expect(rr.stage(target, target, plan, 0, 'v2')).toEqual(target)
+        expect(Object.keys(target).sort()).toEqual(
+          rr
+            .objects(plan)
+            .map(object => object.key)
+            .sort()
+        )
+        const matchNames = plan.stages.filter(s => s.kind === 'match').map(s => `${ns}/reviews-${s.name}`)
         for (const index of stagesOf(plan)) {
-          const specs = rr.stageSpecs(target, plan, index)
+          const specs = rr.stage(target, target, plan, index, 'v2')
+          expect(rr.restore(specs, target, plan).specs).toEqual(target)
           const effect = effectOf(plan, index)
-          const main = specs['reviews-default'] as JsonObject
+          const main = specs[`${ns}/reviews-default`] as JsonObject
           expect(total(main)).toBe(100)
           const canary = (main.route as JsonObject[])
             .filter(r => (r.labels as JsonObject).version === 'v2')
             .reduce((sum, r) => sum + (typeof r.weight === 'number' ? r.weight : 100), 0)
           expect(canary).toBe(effect.weight)
           matchNames.forEach((name, order) => {
-            const active = effect.matches.some(s => `reviews-${s.name}` === name)
+            const active = effect.matches.some(s => `${ns}/reviews-${s.name}` === name)
             if (!active) expect(specs[name]).toBeNull()
             else
               expect(specs[name]).toMatchObject({

@@ -1,11 +1,15 @@
 import { describe, expect, it } from '@jest/globals'
-import type { JsonObject } from '../../src/engine/json.js'
-import { RouteRuleRouter } from '../../src/routers/route-rule.js'
-import { routerFor } from '../../src/routers/index.js'
+import type { JsonObject } from '../../src/common/json.js'
+import { routeRuleRouter } from '../../src/routers/route-rule.js'
+import { routerFor } from '../../src/routers/registry.js'
 import type { RoutingSpecs } from '../../src/routers/router.js'
 import { COOKIE_STAGE, plan, TEST_USER_REGEX } from './fixtures.js'
 
-const router = new RouteRuleRouter()
+const router = routeRuleRouter
+
+function stageSpecs(target: RoutingSpecs, p: typeof SEED, index: number): RoutingSpecs {
+  return router.stage(target, target, p, index, 'v2')
+}
 const ROUTE_RULE = 'router: RouteRule\n'
 
 /** The seed plan: the Istio 0.2 tutorial as stages. */
@@ -41,62 +45,64 @@ describe('RouteRule router: the Istio 0.2 tutorial', () => {
   const target = router.pin({}, SEED)
 
   it('names its objects after routing.name', () => {
-    expect(router.primaryName(SEED)).toBe('reviews-default')
-    expect(router.managedNames(SEED)).toEqual(['reviews-default', 'reviews-test-user'])
+    expect(router.objects(SEED).map(object => object.key)).toEqual([
+      'default/reviews-default',
+      'default/reviews-test-user'
+    ])
     expect(router.resource).toEqual({
       group: 'config.istio.io',
       version: 'v1alpha2',
       plural: 'routerules',
       kind: 'RouteRule'
     })
-    expect(routerFor('RouteRule')).toBeInstanceOf(RouteRuleRouter)
+    expect(routerFor('RouteRule')).toBe(routeRuleRouter)
   })
 
   it('pin creates reviews-default on v1 and no test rule', () => {
-    expect(target).toEqual({ 'reviews-default': DEFAULT_V1, 'reviews-test-user': null })
+    expect(target).toEqual({ 'default/reviews-default': DEFAULT_V1, 'default/reviews-test-user': null })
   })
 
   it('stage 0 is the rollback target', () => {
-    expect(router.stageSpecs(target, SEED, 0)).toEqual(target)
+    expect(stageSpecs(target, SEED, 0)).toEqual(target)
   })
 
   it('stage 1 adds reviews-test-user at precedence 2', () => {
-    expect(router.stageSpecs(target, SEED, 1)).toEqual({
-      'reviews-default': DEFAULT_V1,
-      'reviews-test-user': TEST_USER_V2
+    expect(stageSpecs(target, SEED, 1)).toEqual({
+      'default/reviews-default': DEFAULT_V1,
+      'default/reviews-test-user': TEST_USER_V2
     })
   })
 
   it('stage 2 splits reviews-default 50/50', () => {
-    expect(router.stageSpecs(target, SEED, 2)).toEqual({
-      'reviews-default': DEFAULT_50_50,
-      'reviews-test-user': TEST_USER_V2
+    expect(stageSpecs(target, SEED, 2)).toEqual({
+      'default/reviews-default': DEFAULT_50_50,
+      'default/reviews-test-user': TEST_USER_V2
     })
   })
 
   it('stage 3 sends everything to v2', () => {
-    expect(router.stageSpecs(target, SEED, 3)).toEqual({
-      'reviews-default': DEFAULT_V2,
-      'reviews-test-user': TEST_USER_V2
+    expect(stageSpecs(target, SEED, 3)).toEqual({
+      'default/reviews-default': DEFAULT_V2,
+      'default/reviews-test-user': TEST_USER_V2
     })
   })
 
   it('finalize deletes the test rule', () => {
-    expect(router.stageSpecs(target, SEED, 4)).toEqual({
-      'reviews-default': DEFAULT_V2,
-      'reviews-test-user': null
+    expect(stageSpecs(target, SEED, 4)).toEqual({
+      'default/reviews-default': DEFAULT_V2,
+      'default/reviews-test-user': null
     })
   })
 
   it('writes the fields in the tutorial order', () => {
-    const specs = router.stageSpecs(target, SEED, 2)
-    expect(Object.keys(specs['reviews-test-user'] as JsonObject)).toEqual([
+    const specs = stageSpecs(target, SEED, 2)
+    expect(Object.keys(specs['default/reviews-test-user'] as JsonObject)).toEqual([
       'destination',
       'precedence',
       'match',
       'route'
     ])
-    expect(Object.keys(specs['reviews-default'] as JsonObject)).toEqual([
+    expect(Object.keys(specs['default/reviews-default'] as JsonObject)).toEqual([
       'destination',
       'precedence',
       'route'
@@ -121,9 +127,9 @@ describe('RouteRule pin', () => {
       httpReqTimeout: { simpleTimeout: { timeout: '3s' } }
     }
     const before = JSON.stringify(existing)
-    const pinned = router.pin({ 'reviews-default': existing }, SEED)
-    expect(pinned).toEqual({ 'reviews-default': existing, 'reviews-test-user': null })
-    expect(JSON.stringify(pinned['reviews-default'])).toBe(before)
+    const pinned = router.pin({ 'default/reviews-default': existing }, SEED)
+    expect(pinned).toEqual({ 'default/reviews-default': existing, 'default/reviews-test-user': null })
+    expect(JSON.stringify(pinned['default/reviews-default'])).toBe(before)
   })
 
   it('keeps a rule whose only other version has weight 0', () => {
@@ -135,7 +141,9 @@ describe('RouteRule pin', () => {
         { labels: { version: 'v2' }, weight: 0 }
       ]
     }
-    expect(router.pin({ 'reviews-default': existing }, SEED)['reviews-default']).toEqual(existing)
+    expect(router.pin({ 'default/reviews-default': existing }, SEED)['default/reviews-default']).toEqual(
+      existing
+    )
   })
 
   it('moves an existing split rule to v1, keeping its other fields', () => {
@@ -148,14 +156,14 @@ describe('RouteRule pin', () => {
       ],
       httpReqRetries: { simpleRetry: { attempts: 3 } }
     }
-    expect(router.pin({ 'reviews-default': existing }, SEED)).toEqual({
-      'reviews-default': {
+    expect(router.pin({ 'default/reviews-default': existing }, SEED)).toEqual({
+      'default/reviews-default': {
         destination: { name: 'reviews' },
         precedence: 1,
         route: [{ labels: { version: 'v1' } }],
         httpReqRetries: { simpleRetry: { attempts: 3 } }
       },
-      'reviews-test-user': null
+      'default/reviews-test-user': null
     })
   })
 
@@ -168,10 +176,14 @@ describe('RouteRule pin', () => {
     const p = plan(['weight: 10'], `${ROUTE_RULE}routing: { name: rv }\nversionLabel: track\n`)
     const target = router.pin({}, p)
     expect(target).toEqual({
-      'rv-default': { destination: { name: 'reviews' }, precedence: 1, route: [{ labels: { track: 'v1' } }] }
+      'default/rv-default': {
+        destination: { name: 'reviews' },
+        precedence: 1,
+        route: [{ labels: { track: 'v1' } }]
+      }
     })
-    expect(router.stageSpecs(target, p, 1)).toEqual({
-      'rv-default': {
+    expect(stageSpecs(target, p, 1)).toEqual({
+      'default/rv-default': {
         destination: { name: 'reviews' },
         precedence: 1,
         route: [
@@ -195,25 +207,29 @@ describe('RouteRule match stages', () => {
 
   it('get precedence 2 and 3', () => {
     const target = router.pin({}, p)
-    expect(router.managedNames(p)).toEqual(['reviews-default', 'reviews-test-user', 'reviews-beta'])
+    expect(router.objects(p).map(object => object.key)).toEqual([
+      'default/reviews-default',
+      'default/reviews-test-user',
+      'default/reviews-beta'
+    ])
     const beta: JsonObject = {
       destination: { name: 'reviews' },
       precedence: 3,
       match: { request: { headers: { 'x-beta': { exact: '1' }, 'x-region': { prefix: 'eu' } } } },
       route: [{ labels: { version: 'v2' } }]
     }
-    expect(router.stageSpecs(target, p, 1)).toEqual({
-      'reviews-default': DEFAULT_V1,
-      'reviews-test-user': TEST_USER_V2,
-      'reviews-beta': null
+    expect(stageSpecs(target, p, 1)).toEqual({
+      'default/reviews-default': DEFAULT_V1,
+      'default/reviews-test-user': TEST_USER_V2,
+      'default/reviews-beta': null
     })
-    expect(router.stageSpecs(target, p, 2)).toEqual({
-      'reviews-default': DEFAULT_V1,
-      'reviews-test-user': TEST_USER_V2,
-      'reviews-beta': beta
+    expect(stageSpecs(target, p, 2)).toEqual({
+      'default/reviews-default': DEFAULT_V1,
+      'default/reviews-test-user': TEST_USER_V2,
+      'default/reviews-beta': beta
     })
-    expect(router.stageSpecs(target, p, 3)).toEqual({
-      'reviews-default': {
+    expect(stageSpecs(target, p, 3)).toEqual({
+      'default/reviews-default': {
         destination: { name: 'reviews' },
         precedence: 1,
         route: [
@@ -221,14 +237,14 @@ describe('RouteRule match stages', () => {
           { labels: { version: 'v2' }, weight: 25 }
         ]
       },
-      'reviews-test-user': TEST_USER_V2,
-      'reviews-beta': beta
+      'default/reviews-test-user': TEST_USER_V2,
+      'default/reviews-beta': beta
     })
   })
 
   it('uses the match stage regex verbatim', () => {
-    const specs: RoutingSpecs = router.stageSpecs(router.pin({}, p), p, 1)
-    expect(specs['reviews-test-user']).toMatchObject({
+    const specs: RoutingSpecs = stageSpecs(router.pin({}, p), p, 1)
+    expect(specs['default/reviews-test-user']).toMatchObject({
       match: { request: { headers: { cookie: { regex: TEST_USER_REGEX } } } }
     })
   })
@@ -236,35 +252,37 @@ describe('RouteRule match stages', () => {
 
 describe('RouteRule validate', () => {
   it('accepts an existing default rule', () => {
-    expect(router.validate({ 'reviews-default': DEFAULT_V1 }, SEED)).toEqual([])
+    expect(router.validate({ 'default/reviews-default': DEFAULT_V1 }, SEED)).toEqual([])
     expect(router.validate({}, SEED)).toEqual([])
   })
 
   it('refuses an existing reviews-test-user rule', () => {
     expect(
-      router.validate({ 'reviews-default': DEFAULT_V1, 'reviews-test-user': TEST_USER_V2 }, SEED)
+      router.validate(
+        { 'default/reviews-default': DEFAULT_V1, 'default/reviews-test-user': TEST_USER_V2 },
+        SEED
+      )
     ).toEqual([
       'RouteRule default/reviews-test-user already exists and is not part of this release; delete it or rename the stage'
     ])
   })
 
   it('treats a null entry as absent', () => {
-    expect(router.validate({ 'reviews-test-user': null }, SEED)).toEqual([])
+    expect(router.validate({ 'default/reviews-test-user': null }, SEED)).toEqual([])
   })
 })
 
 describe('RouteRule match rules rank above an existing default rule', () => {
   it('uses the default rule precedence plus one', () => {
-    const router = new RouteRuleRouter()
     const p = plan([COOKIE_STAGE, 'weight: 50'], ROUTE_RULE)
     const existing: JsonObject = {
       destination: { name: 'reviews' },
       precedence: 5,
       route: [{ labels: { version: 'v1' } }]
     }
-    const target = router.pin({ 'reviews-default': existing, 'reviews-test-user': null }, p)
-    const stage1 = router.stageSpecs(target, p, 1)
-    expect(stage1['reviews-default']).toEqual(existing)
-    expect((stage1['reviews-test-user'] as JsonObject).precedence).toBe(6)
+    const target = router.pin({ 'default/reviews-default': existing, 'default/reviews-test-user': null }, p)
+    const stage1 = stageSpecs(target, p, 1)
+    expect(stage1['default/reviews-default']).toEqual(existing)
+    expect((stage1['default/reviews-test-user'] as JsonObject).precedence).toBe(6)
   })
 })

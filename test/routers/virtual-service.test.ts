@@ -1,15 +1,16 @@
 import { describe, expect, it } from '@jest/globals'
-import type { JsonObject } from '../../src/engine/json.js'
-import { parsePlan as parsePlanText } from '../../src/plan/plan-parser.js'
+import type { JsonObject } from '../../src/common/json.js'
+import { parsePlan as parsePlanText } from '../../src/engine/plan-loader.js'
 import type { RoutingSpecs } from '../../src/routers/router.js'
 import {
   isServiceHost,
   shiftedRouteIndexes,
-  VirtualServiceRouter
+  virtualServiceRouter
 } from '../../src/routers/virtual-service.js'
 import { COOKIE_STAGE, dest, plan, TEST_USER_REGEX } from './fixtures.js'
 
-const router = new VirtualServiceRouter()
+const router = virtualServiceRouter
+const KEY = 'default/reviews'
 const COOKIE = { cookie: { regex: TEST_USER_REGEX } }
 
 /** The seed plan: cookie match, 5%, 50%, 100%, finalize. */
@@ -22,13 +23,18 @@ const SEED = plan([
 ])
 
 function specs(spec: object): RoutingSpecs {
-  return { reviews: spec as JsonObject }
+  return { [KEY]: spec as JsonObject }
+}
+
+/** The routing once stages 1..index are in effect, computed from the target alone (nothing else changed). */
+function stageSpecs(target: RoutingSpecs, p: typeof SEED, index: number): RoutingSpecs {
+  return router.stage(target, target, p, index, 'v2')
 }
 
 /** The spec of `reviews` after pin and then stage `index`. */
 function atStage(spec: object, p = SEED, index = 0): JsonObject {
   const target = router.pin(specs(spec), p)
-  return router.stageSpecs(target, p, index).reviews as JsonObject
+  return stageSpecs(target, p, index)[KEY] as JsonObject
 }
 
 /** A VirtualService with one simple route to reviews v1, and everything around it the router must leave alone. */
@@ -70,7 +76,7 @@ describe('pin', () => {
     const spec = bookinfo()
     const before = JSON.stringify(spec)
     const pinned = router.pin(specs(spec), SEED)
-    expect(JSON.stringify(pinned.reviews)).toBe(before)
+    expect(JSON.stringify(pinned[KEY])).toBe(before)
     expect(JSON.stringify(spec)).toBe(before)
   })
 
@@ -85,7 +91,7 @@ describe('pin', () => {
       http: [{ route: [dest('reviews', 'v1', 90), dest('reviews', 'v2', 10)] }]
     }
     expect(router.pin(specs(spec), SEED)).toEqual({
-      reviews: { hosts: ['reviews'], http: [{ route: [dest('reviews', 'v1')] }] }
+      [KEY]: { hosts: ['reviews'], http: [{ route: [dest('reviews', 'v1')] }] }
     })
   })
 
@@ -94,7 +100,7 @@ describe('pin', () => {
       hosts: ['reviews'],
       http: [{ route: [dest('reviews', 'v2', 30), dest('reviews', 'v1', 70)] }]
     }
-    expect(router.pin(specs(spec), SEED).reviews).toEqual({
+    expect(router.pin(specs(spec), SEED)[KEY]).toEqual({
       hosts: ['reviews'],
       http: [{ route: [dest('reviews', 'v1')] }]
     })
@@ -102,7 +108,7 @@ describe('pin', () => {
 
   it('puts a destination without subset on stable', () => {
     const spec = { hosts: ['reviews'], http: [{ route: [dest('reviews')] }] }
-    expect(router.pin(specs(spec), SEED).reviews).toEqual({
+    expect(router.pin(specs(spec), SEED)[KEY]).toEqual({
       hosts: ['reviews'],
       http: [{ route: [dest('reviews', 'v1')] }]
     })
@@ -117,7 +123,7 @@ describe('pin', () => {
         }
       ]
     }
-    expect(router.pin(specs(spec), SEED).reviews).toEqual({
+    expect(router.pin(specs(spec), SEED)[KEY]).toEqual({
       hosts: ['reviews'],
       http: [{ route: [dest('reviews', 'v1', 80), dest('ratings', 'v1', 20)] }]
     })
@@ -131,7 +137,7 @@ describe('pin', () => {
     expect(router.pin(specs(spec), SEED)).toEqual(specs(spec))
   })
 
-  it('keeps the destination port and headers of a collapsed destination', () => {
+  it("keeps the stable destination's own fields, not the collapsed destination's port and headers", () => {
     const spec = {
       hosts: ['reviews'],
       http: [
@@ -147,18 +153,9 @@ describe('pin', () => {
         }
       ]
     }
-    expect(router.pin(specs(spec), SEED).reviews).toEqual({
+    expect(router.pin(specs(spec), SEED)[KEY]).toEqual({
       hosts: ['reviews'],
-      http: [
-        {
-          route: [
-            {
-              destination: { host: 'reviews', subset: 'v1', port: { number: 9080 } },
-              headers: { request: { set: { x: '1' } } }
-            }
-          ]
-        }
-      ]
+      http: [{ route: [{ destination: { host: 'reviews', subset: 'v1', port: { number: 9080 } } }] }]
     })
   })
 
@@ -171,7 +168,7 @@ describe('pin', () => {
       ]
     }
     const copy = structuredClone(spec)
-    expect(router.pin(specs(spec), SEED).reviews).toEqual({
+    expect(router.pin(specs(spec), SEED)[KEY]).toEqual({
       hosts: ['reviews'],
       http: [
         { route: [dest('ratings', 'v2', 50), dest('ratings', 'v1', 50)] },
@@ -190,7 +187,7 @@ describe('pin', () => {
         { name: 'api', route: [dest('reviews', 'v2', 10), dest('reviews', 'v1', 90)] }
       ]
     }
-    expect(router.pin(specs(spec), p).reviews).toEqual({
+    expect(router.pin(specs(spec), p)[KEY]).toEqual({
       hosts: ['reviews'],
       http: [
         { name: 'admin', route: [dest('reviews', 'v2')] },
@@ -212,14 +209,14 @@ describe('pin', () => {
 describe('stageSpecs', () => {
   it('stage 0 is the rollback target itself', () => {
     const target = router.pin(specs(bookinfo()), SEED)
-    expect(router.stageSpecs(target, SEED, 0)).toEqual(target)
-    expect(JSON.stringify(router.stageSpecs(target, SEED, 0))).toBe(JSON.stringify(target))
+    expect(stageSpecs(target, SEED, 0)).toEqual(target)
+    expect(JSON.stringify(stageSpecs(target, SEED, 0))).toBe(JSON.stringify(target))
   })
 
   it('does not modify the target', () => {
     const target = router.pin(specs(bookinfo()), SEED)
     const copy = structuredClone(target)
-    for (let index = 0; index <= SEED.stages.length; index++) router.stageSpecs(target, SEED, index)
+    for (let index = 0; index <= SEED.stages.length; index++) stageSpecs(target, SEED, index)
     expect(target).toEqual(copy)
   })
 
@@ -422,7 +419,7 @@ describe('stageSpecs', () => {
         { name: 'rest', route: [dest('reviews.default', 'v1')] }
       ]
     }
-    expect(shiftedRouteIndexes(specs(spec).reviews, SEED)).toEqual([0, 2, 3])
+    expect(shiftedRouteIndexes(specs(spec)[KEY], SEED)).toEqual([0, 2, 3])
     expect(atStage(spec, SEED, 2)).toEqual({
       hosts: ['reviews'],
       http: [
@@ -512,7 +509,7 @@ describe('validate', () => {
   })
 
   it('refuses a missing VirtualService', () => {
-    expect(router.validate({ reviews: null }, SEED)).toEqual([
+    expect(router.validate({ [KEY]: null }, SEED)).toEqual([
       'VirtualService default/reviews not found; create it, or set routing.name to the VirtualService that routes reviews'
     ])
     expect(router.validate({}, SEED)).toHaveLength(1)
@@ -594,7 +591,8 @@ function parsePlanFor(head: string, stages: string[]) {
 }
 
 describe('validate refuses what one route cannot express', () => {
-  const router = new VirtualServiceRouter()
+  const router = virtualServiceRouter
+  const KEY = 'default/reviews'
   const cookiePlan = parsePlanText(
     'service: reviews\nstable: v1\ncanary: v2\nstages:\n  - match: { headers: { cookie: { regex: ".*user=test.*" } } }\n'
   )
@@ -611,7 +609,7 @@ describe('validate refuses what one route cannot express', () => {
         { name: 'rest', route: [dest('ratings')] }
       ]
     }
-    const problems = router.validate({ reviews: spec }, cookiePlan)
+    const problems = router.validate({ [KEY]: spec }, cookiePlan)
     expect(problems).toHaveLength(1)
     expect(problems[0]).toMatch(/already matches header 'cookie'/)
   })
@@ -624,7 +622,7 @@ describe('validate refuses what one route cannot express', () => {
         { name: 'reviews-0', route: [dest('reviews', 'v1')] }
       ]
     }
-    const problems = router.validate({ reviews: spec }, cookiePlan)
+    const problems = router.validate({ [KEY]: spec }, cookiePlan)
     expect(problems).toHaveLength(1)
     expect(problems[0]).toMatch(/'reviews-0-test-user'/)
   })
@@ -635,13 +633,13 @@ describe('a VirtualService for the service with no http route yet', () => {
   const spec: JsonObject = { hosts: ['reviews'], tcp: [{ route: [dest('mongo')] }] }
 
   it('passes validation, and the pin creates the route to stable', () => {
-    expect(router.validate({ reviews: spec }, p)).toEqual([])
-    const target = router.pin({ reviews: spec }, p)
-    expect(target.reviews).toEqual({
+    expect(router.validate({ [KEY]: spec }, p)).toEqual([])
+    const target = router.pin({ [KEY]: spec }, p)
+    expect(target[KEY]).toEqual({
       ...spec,
       http: [{ name: 'reviews', route: [{ destination: { host: 'reviews', subset: 'v1' } }] }]
     })
-    expect((router.stageSpecs(target, p, 1).reviews as { http: unknown[] }).http).toEqual([
+    expect((stageSpecs(target, p, 1)[KEY] as { http: unknown[] }).http).toEqual([
       {
         name: 'reviews',
         route: [
@@ -653,6 +651,6 @@ describe('a VirtualService for the service with no http route yet', () => {
   })
 
   it('is refused when the VirtualService is for other hosts', () => {
-    expect(router.validate({ reviews: { ...spec, hosts: ['ratings'] } }, p)).toHaveLength(1)
+    expect(router.validate({ [KEY]: { ...spec, hosts: ['ratings'] } }, p)).toHaveLength(1)
   })
 })

@@ -1,15 +1,37 @@
-import type { CompareCheck } from '../../plan/types.js'
+import { readEnum, readNumber, refine } from '../../plan/plan-yaml.js'
+import type { CheckBase } from '../../plan/types.js'
 import type { CheckEnvironment } from '../types.js'
 import { formatValue } from '../format.js'
-import { compareVerdict } from '../mann-whitney.js'
+import { compareVerdict, type CompareDirection } from '../mann-whitney.js'
 import { rangeQuery } from '../prometheus-client.js'
 import { renderQuery } from '../templates.js'
-import type { CheckOutcome } from './outcome.js'
+import type { CheckKindDefinition, CheckOutcome } from './check-kind.js'
+import {
+  PROMETHEUS_FORBIDDEN,
+  readPrometheusSource,
+  readQuery,
+  SOURCE_KEYS,
+  sourceSecrets,
+  VERSION_PLACEHOLDERS,
+  type PrometheusSource
+} from './fields.js'
+
+export interface CompareCheck extends CheckBase {
+  kind: 'compare'
+  prometheus: PrometheusSource
+  /** PromQL with $version, run as a range query once per version. */
+  query: string
+  direction: CompareDirection
+  tolerance: number
+  confidence: number
+}
+
+const DIRECTIONS: readonly CompareDirection[] = ['increase', 'decrease', 'either']
 
 /** Range queries resolve the window into about this many points at most. */
 const MAX_POINTS = 250
 
-export function compareThreshold(check: CompareCheck): string {
+function compareThreshold(check: CompareCheck): string {
   const change = check.direction === 'either' ? 'change' : check.direction
   return `${change} <= ${formatValue(check.tolerance * 100)}% (confidence ${formatValue(check.confidence)})`
 }
@@ -33,7 +55,7 @@ async function versionSamples(
   return series.flatMap(({ values }) => values.map(([, value]) => value)).filter(Number.isFinite)
 }
 
-export async function evaluateCompare(check: CompareCheck, env: CheckEnvironment): Promise<CheckOutcome> {
+async function evaluateCompare(check: CompareCheck, env: CheckEnvironment): Promise<CheckOutcome> {
   const start = env.stageStartedAt
   const end = env.now()
   const windowSeconds = Math.max(0, (end.getTime() - start.getTime()) / 1000)
@@ -58,4 +80,53 @@ export async function evaluateCompare(check: CompareCheck, env: CheckEnvironment
   }
   const value = result.verdict === 'nodata' ? null : result.effectSize
   return { value, verdict: result.verdict, message: result.message, details }
+}
+
+export const compareCheck: CheckKindDefinition<CompareCheck> = {
+  read(check, name) {
+    const compare = check.mapping('compare', ['prometheus', 'direction', 'tolerance', 'confidence'])
+    if (!compare.has('prometheus')) {
+      compare.fail(
+        'prometheus',
+        'is required: { url, query } of the samples to compare; the query uses $version'
+      )
+    }
+    const prometheus = compare.mapping('prometheus', [...SOURCE_KEYS, 'query'], {
+      forbidden: PROMETHEUS_FORBIDDEN
+    })
+    const source = readPrometheusSource(prometheus)
+    const query = prometheus.required(
+      'query',
+      refine(readQuery(VERSION_PLACEHOLDERS), text =>
+        text.includes('$version')
+          ? undefined
+          : 'must contain $version: the query runs once for stable and once for canary with $version replaced'
+      ),
+      'the PromQL whose samples are compared, with $version'
+    )
+    return {
+      kind: 'compare',
+      name,
+      prometheus: source,
+      query,
+      direction: compare.withDefault('direction', readEnum(DIRECTIONS), 'increase'),
+      tolerance: compare.withDefault(
+        'tolerance',
+        refine(readNumber, value => (value > 0 ? undefined : `must be greater than 0; got ${value}`)),
+        0.25
+      ),
+      confidence: compare.withDefault(
+        'confidence',
+        refine(readNumber, value =>
+          value > 0.5 && value < 1
+            ? undefined
+            : `must be greater than 0.5 and less than 1 (e.g. 0.98); got ${value}`
+        ),
+        0.98
+      )
+    }
+  },
+  evaluate: evaluateCompare,
+  threshold: compareThreshold,
+  secrets: check => sourceSecrets(check.prometheus)
 }
