@@ -118,7 +118,8 @@ const weight: StageKindDefinition<Extract<Stage, { kind: 'weight' }>> = {
     return { kind: 'weight', weight: value, defaultName: `${value}%` }
   },
   apply: (effect, stage) => ({ ...effect, mirror: undefined, weight: stage.weight }),
-  describe: (stage, plan) => describeWeight(plan, stage.weight)
+  describe: (stage, plan, effect) =>
+    describeWeight(plan, stage.weight) + (effect.sticky ? `, sticky (cookie ${plan.sessionAffinity?.cookieName})` : '')
 }
 
 /** Methods whose requests are safe to copy: the copy's side effects happen again on the canary otherwise. */

@@ -57,26 +57,31 @@ export function shiftedRouteIndexes(
   return shiftedIndexes(HTTP_ROUTES, spec, object, plan)
 }
 
-/** `reviews`, `reviews.default`, `reviews.default.svc`, `reviews.default.svc.cluster.local` all name the service. */
-export function isServiceHost(host: unknown, plan: Pick<Plan, 'service' | 'namespace'>): boolean {
+/**
+ * `reviews`, `reviews.default`, `reviews.default.svc`, `reviews.default.svc.cluster.local` all name the service;
+ * the short name only in a VirtualService of the service's own namespace (Istio reads it relative to the
+ * VirtualService's namespace, so in `istio-ingress` it names another service).
+ */
+export function isServiceHost(
+  host: unknown,
+  plan: Pick<Plan, 'service' | 'namespace'>,
+  where: string = plan.namespace
+): boolean {
   const { service, namespace } = plan
-  return (
-    typeof host === 'string' &&
-    [
-      service,
-      `${service}.${namespace}`,
-      `${service}.${namespace}.svc`,
-      `${service}.${namespace}.svc.cluster.local`
-    ].includes(host)
-  )
+  const qualified = [
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`
+  ]
+  return typeof host === 'string' && (qualified.includes(host) || (host === service && where === namespace))
 }
 
 function destinations(route: JsonObject): RouteDestination[] {
   return Array.isArray(route.route) ? (route.route as RouteDestination[]) : []
 }
 
-function ours(route: JsonObject, plan: Plan): RouteDestination[] {
-  return destinations(route).filter(d => isServiceHost(d.destination?.host, plan))
+function ours(route: JsonObject, plan: Plan, where?: string): RouteDestination[] {
+  return destinations(route).filter(d => isServiceHost(d.destination?.host, plan, where))
 }
 
 function stableDestination(route: HttpRoute, plan: Plan): RouteDestination | undefined {
@@ -97,7 +102,7 @@ const HTTP_ROUTES: RouteList<HttpRoute> = {
   withRoutes: (spec, routes) => ({ ...spec, http: routes }),
   isShifted(route, object, plan) {
     if (object.route) return route.name === object.route
-    return ours(route, plan).length > 0
+    return ours(route, plan, object.namespace).length > 0
   },
   expand: (route, base, plan, effect, revision) => [
     ...insertedRoutes(route, base, plan, effect, revision),
@@ -239,8 +244,8 @@ function label(object: ManagedObject): string {
   return `VirtualService ${object.key}`
 }
 
-function servesHost(spec: JsonObject, plan: Plan): boolean {
-  return Array.isArray(spec.hosts) && spec.hosts.some(host => isServiceHost(host, plan))
+function servesHost(spec: JsonObject, plan: Plan, where: string): boolean {
+  return Array.isArray(spec.hosts) && spec.hosts.some(host => isServiceHost(host, plan, where))
 }
 
 function validateObject(spec: JsonObject | null, object: ManagedObject, plan: Plan): string[] {
@@ -258,7 +263,7 @@ function validateObject(spec: JsonObject | null, object: ManagedObject, plan: Pl
       `${where}: no http route named '${object.route}' (routes: ${names.join(', ') || 'none named'}); fix routing.route`
     ]
   }
-  if (shifted.length === 0 && !(routes.length === 0 && servesHost(spec, plan))) {
+  if (shifted.length === 0 && !(routes.length === 0 && servesHost(spec, plan, object.namespace))) {
     return [
       `${where}: no http route has a destination with host ${plan.service}; add one, or name the route in routing.route`
     ]
@@ -310,6 +315,11 @@ function validateObject(spec: JsonObject | null, object: ManagedObject, plan: Pl
   return problems
 }
 
+/** How a route in this object names the service: by its short name only from the service's own namespace. */
+function hostFrom(object: ManagedObject, plan: Plan): string {
+  return object.namespace === plan.namespace ? plan.service : `${plan.service}.${plan.namespace}.svc.cluster.local`
+}
+
 function pinObject(spec: JsonObject, object: ManagedObject, plan: Plan): JsonObject {
   const pinned = clone(spec)
   const shifted = new Set(shiftedIndexes(HTTP_ROUTES, pinned, object, plan))
@@ -318,7 +328,7 @@ function pinObject(spec: JsonObject, object: ManagedObject, plan: Plan): JsonObj
     // A VirtualService for the service with no http route yet (validate allows no other case): the pin creates it.
     return HTTP_ROUTES.withRoutes(pinned, [
       ...routes,
-      { name: plan.service, route: [{ destination: { host: plan.service, subset: plan.stable } }] }
+      { name: plan.service, route: [{ destination: { host: hostFrom(object, plan), subset: plan.stable } }] }
     ])
   }
   return HTTP_ROUTES.withRoutes(
