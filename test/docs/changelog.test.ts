@@ -2,9 +2,9 @@
  * CHANGELOG.md stays in the form the release workflow reads, and scripts/release-notes.ts gives a release exactly
  * its version's entry.
  */
-import { describe, expect, it } from '@jest/globals'
+import { afterAll, describe, expect, it } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { changelogProblems, parseChangelog, releaseNotes } from '../../scripts/release-notes.js'
@@ -159,8 +159,10 @@ describe('scripts/release-notes.ts on the command line', () => {
   const tsx = path.join(root, 'node_modules', '.bin', 'tsx')
   const run = (...args: string[]) =>
     spawnSync(tsx, ['scripts/release-notes.ts', ...args], { cwd: root, encoding: 'utf8' })
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'changelog-')), 'CHANGELOG.md')
+  const scratch = mkdtempSync(path.join(tmpdir(), 'changelog-'))
+  const file = path.join(scratch, 'CHANGELOG.md')
   writeFileSync(file, SAMPLE)
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
   it('prints the notes of the tag', () => {
     const result = run('v1.0.1', file)

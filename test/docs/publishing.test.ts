@@ -3,14 +3,18 @@
  * permissions and reused checks, and its shell steps run here against scratch git repositories), the dist/ check's
  * instructions, Dependabot, the Node versions, and the contributor guide.
  */
-import { beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
 
 const root = process.cwd()
+/** Every scratch folder of this file lives here, removed at the end. */
+const scratchRoot = mkdtempSync(path.join(tmpdir(), 'publishing-test-'))
+const scratchDir = (prefix: string) => mkdtempSync(path.join(scratchRoot, prefix))
+afterAll(() => rmSync(scratchRoot, { recursive: true, force: true }))
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8')
 const yaml = <T>(file: string) => parseYaml(read(file)) as T
 
@@ -140,7 +144,7 @@ describe('release workflow', () => {
 /** Runs a workflow step's script as the runner does (`bash -e`), in `cwd`, with `env` added. */
 function runStep(step: Step | undefined, cwd: string, env: Record<string, string>) {
   if (!step?.run) throw new Error('no such step')
-  const script = path.join(mkdtempSync(path.join(tmpdir(), 'step-')), 'step.sh')
+  const script = path.join(scratchDir('step-'), 'step.sh')
   writeFileSync(script, step.run)
   return spawnSync('bash', ['-e', script], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' })
 }
@@ -168,7 +172,7 @@ const outputs = (file: string) =>
 describe("release workflow's tag check", () => {
   const step = release.jobs.tag.steps?.find(candidate => candidate.id === 'tag')
 
-  const scratch = mkdtempSync(path.join(tmpdir(), 'release-'))
+  const scratch = scratchDir('release-')
   const work = path.join(scratch, 'work')
   let commit: (version: string) => void
 
@@ -251,7 +255,7 @@ describe("release workflow's major tag step", () => {
 
   /** A `gh` that logs its arguments, knows whether the major tag exists, and fails writes when asked to. */
   const fakeGh = (tagExists: boolean, refuseWrites: boolean) => {
-    const bin = mkdtempSync(path.join(tmpdir(), 'gh-'))
+    const bin = scratchDir('gh-')
     const log = path.join(bin, 'calls')
     writeFileSync(
       path.join(bin, 'gh'),
@@ -309,7 +313,7 @@ describe('the dist/ check', () => {
   const step = checkDist.jobs['check-dist'].steps?.at(-1)
 
   const repository = (changeDist: boolean) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'dist-'))
+    const dir = scratchDir('dist-')
     mkdirSync(path.join(dir, 'dist'))
     writeFileSync(path.join(dir, 'dist', 'index.js'), 'bundle\n')
     git(dir, 'init', '-q')
