@@ -20,7 +20,9 @@ const DOCS = [
   'SECURITY.md',
   'docs/plan-reference.md',
   'docs/troubleshooting.md',
-  'docs/istio-0.2-walkthrough.md'
+  'docs/istio-0.2-walkthrough.md',
+  'CONTRIBUTING.md',
+  'CHANGELOG.md'
 ]
 /** Linked from the README, written and kept up by their own owners. */
 const LINKED_ONLY = ['docs/benchmarks.md', 'docs/reliability.md']
@@ -93,9 +95,27 @@ function code(cell: string): string {
 }
 
 interface ActionYml {
+  name: string
   inputs: Record<string, { required?: boolean; default?: string }>
   outputs: Record<string, unknown>
 }
+
+describe('README opening', () => {
+  const action = parseYaml(read('action.yml')) as ActionYml
+  const [title, blank, ...rest] = read('README.md').split('\n')
+  const firstParagraph = rest.slice(0, rest.indexOf('')).join(' ')
+
+  it("is titled with action.yml's name, which the Marketplace lists", () => {
+    expect([title, blank]).toEqual([`# ${action.name}`, ''])
+  })
+
+  it('says in its first sentence what the action is and whom it is for', () => {
+    const firstSentence = firstParagraph.slice(0, firstParagraph.indexOf('. ') + 1)
+    expect(firstSentence).toMatch(
+      /^`istio-canary-action` is a GitHub Action for teams that run services on .*Istio/
+    )
+  })
+})
 
 describe('README inputs and outputs', () => {
   const action = parseYaml(read('action.yml')) as ActionYml
