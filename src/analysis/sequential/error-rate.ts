@@ -1,6 +1,6 @@
 import { formatValue } from '../format.js'
 import { logRateRatioEValue, type IntervalCounts } from './e-process.js'
-import { formatRatio, judge, judgementFields, type SequentialResult } from './judgement.js'
+import { boundsText, formatRatio, judge, judgementFields, type SequentialResult } from './judgement.js'
 import { resolveSequentialOptions, type SequentialOptions } from './options.js'
 
 /** Requests of one version since the stage started, and how many of them failed. */
@@ -92,15 +92,16 @@ export function sequentialErrorRateTest(
   const stable = last ? checkedCounts(last.stable, 'stable') : { failed: 0, total: 0 }
 
   const judgement = judge((nullRatio, side) => logRateRatioEValue(intervals, nullRatio, side), resolved)
-  const estimate = rateRatioEstimate(intervals)
+  const estimate = resolved.verdictOnly ? null : rateRatioEstimate(intervals)
   const enough = canary.total >= resolved.minSamples && stable.total >= resolved.minSamples
   const verdict = !enough ? 'nodata' : judgement.rejected ? 'reject' : 'continue'
 
   const shares = `canary ${formatShare(canary.failed, canary.total)} failed vs stable ${formatShare(stable.failed, stable.total)}`
-  const ratio =
-    estimate === null
-      ? 'no failures yet'
-      : `ratio ${formatRatio(estimate)} [${formatRatio(judgement.lower)}, ${formatRatio(judgement.upper)}]`
+  const ratio = resolved.verdictOnly
+    ? ''
+    : estimate === null
+      ? ', no failures yet'
+      : `, ratio ${formatRatio(estimate)}${boundsText(judgement, formatRatio)}`
   const evidence = `log e-value ${judgement.logEValue.toFixed(2)} of ${judgement.logThreshold.toFixed(2)}`
   const why =
     verdict === 'nodata'
@@ -114,6 +115,6 @@ export function sequentialErrorRateTest(
     ...judgementFields(judgement),
     canarySamples: canary.total,
     stableSamples: stable.total,
-    message: `${shares}, ${ratio}, ${evidence}${why}`
+    message: `${shares}${ratio}, ${evidence}${why}`
   }
 }

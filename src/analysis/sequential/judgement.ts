@@ -15,7 +15,8 @@ export interface SequentialResult {
   /**
    * Anytime-valid confidence bounds on that ratio (0 and Infinity when the data do not bound it yet). Each
    * bound alone holds at every evaluation of the stage with probability at least 1 - alpha (1 - alpha/2 for
-   * `either`), so the test rejects exactly when a bound leaves the accepted range.
+   * `either`), so the test rejects exactly when a bound leaves the accepted range. NaN with the option
+   * `verdictOnly`.
    */
   lower: number
   upper: number
@@ -51,7 +52,7 @@ export interface Judgement {
  * bound), so watching both directions does not double the false alarm rate.
  */
 export function judge(evidence: Evidence, options: ResolvedSequentialOptions): Judgement {
-  const { alpha, direction, tolerance } = options
+  const { alpha, direction, tolerance, verdictOnly } = options
   const sideAlpha = direction === 'either' ? alpha / 2 : alpha
   const logThreshold = Math.log(1 / sideAlpha)
   const acceptedMax = direction === 'decrease' ? Infinity : 1 + tolerance
@@ -60,8 +61,8 @@ export function judge(evidence: Evidence, options: ResolvedSequentialOptions): J
   const below = direction === 'increase' ? -Infinity : evidence(acceptedMin, 'below')
   const logEValue = Math.max(above, below)
   // Evidence for "above r" falls as r grows; evidence for "below r" rises: each bound is one crossing.
-  const lower = ratioBoundary(ratio => evidence(ratio, 'above') >= logThreshold, true)
-  const upper = ratioBoundary(ratio => evidence(ratio, 'below') >= logThreshold, false)
+  const lower = !verdictOnly ? ratioBoundary(ratio => evidence(ratio, 'above') >= logThreshold, true) : NaN
+  const upper = !verdictOnly ? ratioBoundary(ratio => evidence(ratio, 'below') >= logThreshold, false) : NaN
   return {
     rejected: logEValue >= logThreshold,
     lower,
@@ -82,4 +83,10 @@ export function judgementFields(judgement: Judgement) {
 /** A ratio for messages: three significant digits; 0 and Infinity for unbounded ends. */
 export function formatRatio(ratio: number): string {
   return Number.isFinite(ratio) ? formatValue(Number(ratio.toPrecision(3))) : String(ratio)
+}
+
+/** " [lower, upper]" for messages; nothing when the bounds were not computed. */
+export function boundsText(judgement: Judgement, format: (ratio: number) => string): string {
+  if (Number.isNaN(judgement.lower)) return ''
+  return ` [${format(judgement.lower)}, ${format(judgement.upper)}]`
 }

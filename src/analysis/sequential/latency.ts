@@ -1,6 +1,6 @@
 import { formatValue } from '../format.js'
 import { logBinomialEValue, ratioBoundary, type BinomialTrials, type Side } from './e-process.js'
-import { judge, judgementFields, type SequentialResult } from './judgement.js'
+import { boundsText, judge, judgementFields, type SequentialResult } from './judgement.js'
 import { resolveSequentialOptions, type SequentialOptions } from './options.js'
 
 /** The samples each version produced during one interval (not since the stage started). */
@@ -61,8 +61,9 @@ function countAbove(values: Float64Array, scale: number, threshold: number): num
 /** The k-th smallest (1-based) of the canary samples divided by `scale` and the stable samples, pooled. */
 function pooledOrderStatistic(canary: Float64Array, scale: number, stable: Float64Array, k: number): number {
   // Binary search on how many of the k smallest come from the canary.
-  let low = Math.max(0, k - stable.length)
-  let high = Math.min(k, canary.length)
+  // Plain comparisons rather than Math.min/max: this runs thousands of times per evaluation.
+  let low = k > stable.length ? k - stable.length : 0
+  let high = k < canary.length ? k : canary.length
   while (low < high) {
     const fromCanary = (low + high) >> 1
     if (canary[fromCanary] / scale < stable[k - fromCanary - 1]) low = fromCanary + 1
@@ -71,7 +72,7 @@ function pooledOrderStatistic(canary: Float64Array, scale: number, stable: Float
   const fromStable = k - low
   const lastCanary = low > 0 ? canary[low - 1] / scale : -Infinity
   const lastStable = fromStable > 0 ? stable[fromStable - 1] : -Infinity
-  return Math.max(lastCanary, lastStable)
+  return lastCanary > lastStable ? lastCanary : lastStable
 }
 
 /** One interval's samples above the pooled threshold. */
@@ -91,7 +92,8 @@ export function exceedances(interval: SortedLatencyInterval, scale: number, quan
   const { canary, stable } = interval
   const pooledSamples = canary.length + stable.length
   if (pooledSamples === 0) return { canaryAbove: 0, canarySamples: 0, pooledAbove: 0, pooledSamples: 0 }
-  const k = Math.min(pooledSamples, Math.max(1, Math.ceil(quantile * pooledSamples)))
+  const rank = Math.ceil(quantile * pooledSamples)
+  const k = rank < 1 ? 1 : rank > pooledSamples ? pooledSamples : rank
   const threshold = pooledOrderStatistic(canary, scale, stable, k)
   const canaryAbove = countAbove(canary, scale, threshold)
   return {
@@ -158,17 +160,18 @@ export function sequentialLatencyTest(
       side
     )
   const judgement = judge(evidence, resolved)
-  const estimate = scaleEstimate(prepared, quantile)
+  const estimate = resolved.verdictOnly ? null : scaleEstimate(prepared, quantile)
   const canarySamples = prepared.reduce((sum, interval) => sum + interval.canary.length, 0)
   const stableSamples = prepared.reduce((sum, interval) => sum + interval.stable.length, 0)
   const enough = canarySamples >= resolved.minSamples && stableSamples >= resolved.minSamples
   const verdict = !enough ? 'nodata' : judgement.rejected ? 'reject' : 'continue'
 
   const where = quantile === 0.5 ? 'median' : `quantile ${formatValue(quantile)}`
-  const change =
-    estimate === null
+  const change = resolved.verdictOnly
+    ? `canary vs stable at the ${where}`
+    : estimate === null
       ? 'no samples on a version yet'
-      : `canary vs stable at the ${where} ${formatChange(estimate)} [${formatChange(judgement.lower)}, ${formatChange(judgement.upper)}]`
+      : `canary vs stable at the ${where} ${formatChange(estimate)}${boundsText(judgement, formatChange)}`
   const evidenceText = `log e-value ${judgement.logEValue.toFixed(2)} of ${judgement.logThreshold.toFixed(2)}, n=${canarySamples}/${stableSamples}`
   const why =
     verdict === 'nodata'

@@ -20,13 +20,19 @@ export interface SequentialOptions {
    * give no verdict (`nodata`). An integer, at least 2; default 50.
    */
   minSamples?: number
+  /**
+   * Skip the estimate and the confidence bounds, which take searches over ratios: the estimate is then
+   * null and the bounds NaN. For simulations that only need verdicts; default false.
+   */
+  verdictOnly?: boolean
 }
 
 export const SEQUENTIAL_DEFAULTS = {
   alpha: 0.05,
   direction: 'increase',
   tolerance: 0.25,
-  minSamples: 50
+  minSamples: 50,
+  verdictOnly: false
 } as const satisfies Required<SequentialOptions>
 
 export type ResolvedSequentialOptions = Required<SequentialOptions>
@@ -39,7 +45,7 @@ function withDefaults(options: SequentialOptions): ResolvedSequentialOptions {
 }
 
 export function sequentialOptionsProblem(options: SequentialOptions): string | undefined {
-  const { alpha, direction, tolerance, minSamples } = withDefaults(options)
+  const { alpha, direction, tolerance, minSamples, verdictOnly } = withDefaults(options)
   if (!(alpha > 0 && alpha <= 0.5)) return `alpha must be in (0, 0.5], got ${alpha}`
   if (!['increase', 'decrease', 'either'].includes(direction))
     return `direction must be increase, decrease or either, got ${direction}`
@@ -48,6 +54,7 @@ export function sequentialOptionsProblem(options: SequentialOptions): string | u
     return `tolerance must be below 1 with direction ${direction} (a change below -100% is impossible), got ${tolerance}`
   if (!(Number.isInteger(minSamples) && minSamples >= 2))
     return `minSamples must be an integer of at least 2, got ${minSamples}`
+  if (typeof verdictOnly !== 'boolean') return `verdictOnly must be true or false`
   return undefined
 }
 
