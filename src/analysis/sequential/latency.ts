@@ -106,8 +106,9 @@ export function exceedances(interval: SortedLatencyInterval, scale: number, quan
 
 /**
  * The hypergeometric count as binomial trials, for the e-process: it is less spread than both binomials
- * with its mean (Hoeffding, 1963), so either gives a valid factor; the one with fewer trials is the closer
- * (its variance is too large by the factor 1/(1 - share of the other), not 2 as at the median otherwise).
+ * with its mean (Hoeffding, 1963), so either gives a valid factor. The one with fewer trials, m, is the
+ * closer: its variance is too large by 1/(1 - m/N), where the other's would be twice the right one at the
+ * median.
  */
 export function exceedanceTrials(counts: Exceedances): BinomialTrials {
   const { canaryAbove, canarySamples, pooledAbove, pooledSamples } = counts
