@@ -352,5 +352,7 @@ describe('sequentialOptionsProblem', () => {
     expect(sequentialOptionsProblem({ tolerance: 1, direction: 'decrease' })).toContain('below 1')
     expect(sequentialOptionsProblem({ tolerance: 3 })).toBeUndefined()
     expect(sequentialOptionsProblem({ alpha: undefined })).toBeUndefined()
+    expect(sequentialOptionsProblem({ quantile: 0.9 })).toBeUndefined()
+    expect(sequentialOptionsProblem({ quantile: 0 })).toBe('quantile must be in (0, 1), got 0')
   })
 })

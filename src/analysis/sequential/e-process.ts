@@ -37,7 +37,7 @@ export type Side = 'above' | 'below'
  * about 170 times, each a factor sqrt(2) from the next on the log scale, equally weighted. A wide,
  * scale-free grid because nothing is known in advance about the size of a regression; the price of not
  * knowing is log(17) ≈ 2.8 on the log e-value scale, and an alternative between two grid points keeps at
- * least 97% of its log-likelihood ratio.
+ * least 96% of its log-likelihood ratio (when that is near quadratic, as with many events).
  */
 export const LOG_RATIO_GRID: readonly number[] = Array.from({ length: 17 }, (_, j) => 0.02 * 2 ** (j / 2))
 

@@ -1,7 +1,7 @@
 import { formatValue } from '../format.js'
 import { logBinomialEValue, ratioBoundary, type BinomialTrials, type Side } from './e-process.js'
 import { boundsText, judge, judgementFields, type SequentialResult } from './judgement.js'
-import { resolveSequentialOptions, type SequentialOptions } from './options.js'
+import { resolveSequentialOptions, sequentialOptionsProblem, type SequentialOptions } from './options.js'
 
 /** The samples each version produced during one interval (not since the stage started). */
 export interface LatencyInterval {
@@ -151,8 +151,9 @@ export function sequentialLatencyTest(
   intervals: readonly LatencyInterval[],
   options: LatencyTestOptions = {}
 ): SequentialResult {
+  const problem = sequentialOptionsProblem(options)
+  if (problem) throw new RangeError(problem)
   const { quantile = 0.5, ...rest } = options
-  if (!(quantile > 0 && quantile < 1)) throw new RangeError(`quantile must be in (0, 1), got ${quantile}`)
   const resolved = resolveSequentialOptions(rest)
   const prepared = intervals.map(sorted)
   const evidence = (scale: number, side: Side) =>

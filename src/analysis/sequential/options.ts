@@ -37,15 +37,23 @@ export const SEQUENTIAL_DEFAULTS = {
 
 export type ResolvedSequentialOptions = Required<SequentialOptions>
 
-/** What is wrong with the options, in words a plan error can show; undefined when they are valid. */
 /** The options with defaults for the fields left out (or set to undefined). */
 function withDefaults(options: SequentialOptions): ResolvedSequentialOptions {
   const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined))
   return { ...SEQUENTIAL_DEFAULTS, ...given }
 }
 
-export function sequentialOptionsProblem(options: SequentialOptions): string | undefined {
-  const { alpha, direction, tolerance, minSamples, verdictOnly } = withDefaults(options)
+/**
+ * What is wrong with the options, in words a plan error can show; undefined when they are valid. Takes the
+ * latency test's `quantile` too.
+ */
+export function sequentialOptionsProblem(
+  options: SequentialOptions & { quantile?: number }
+): string | undefined {
+  const { quantile, ...rest } = options
+  if (quantile !== undefined && !(quantile > 0 && quantile < 1))
+    return `quantile must be in (0, 1), got ${quantile}`
+  const { alpha, direction, tolerance, minSamples, verdictOnly } = withDefaults(rest)
   if (!(alpha > 0 && alpha <= 0.5)) return `alpha must be in (0, 0.5], got ${alpha}`
   if (!['increase', 'decrease', 'either'].includes(direction))
     return `direction must be increase, decrease or either, got ${direction}`
