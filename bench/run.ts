@@ -7,6 +7,13 @@
  *   --routes 1,10,…   VirtualService sizes for the scaling measurement (default 1,10,100,1000)
  *   --bundle-stats    also build src/ with ncc into a temporary folder and say what the bundle is made of (~1 min)
  *   --out FILE        where to write the results (default bench/results.json)
+ *
+ *   --analysis        instead: the detection benchmark of the analysis methods (bench/analysis/), 200 simulated
+ *                     stages per method and scenario; writes bench/analysis-results.json
+ *   --quick           with --analysis: 50 stages each (under two minutes)
+ *   --trials N        with --analysis: N stages each
+ *   --seed N          with --analysis: seed of the first stage (default 1)
+ *   --tolerance X     with --analysis: tolerance of the compare and sequential checks (default 0.25)
  */
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -24,6 +31,7 @@ import {
   type TransitionResult
 } from './measure.js'
 import { BENCH_DIR, findActionNode, findKubectl, machine, median, ms } from './runtime.js'
+import { runAnalysisBench } from './analysis/bench.js'
 
 export interface BenchArgs {
   runs: number
@@ -31,7 +39,12 @@ export interface BenchArgs {
   routes: number[]
   bundleStats: boolean
   out: string
+  /** Run the analysis detection benchmark instead, with this many stages per method and scenario. */
+  analysis?: { trials: number; seed: number; tolerance?: number }
 }
+
+const ANALYSIS_TRIALS = 200
+const QUICK_ANALYSIS_TRIALS = 50
 
 export function parseArgs(argv: string[]): BenchArgs {
   const args: BenchArgs = {
@@ -41,6 +54,12 @@ export function parseArgs(argv: string[]): BenchArgs {
     bundleStats: false,
     out: path.join(BENCH_DIR, 'results.json')
   }
+  let analysis = false
+  let quick = false
+  let trials: number | undefined
+  let seed = 1
+  let tolerance: number | undefined
+  let outGiven = false
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       const next = argv[++i]
@@ -71,10 +90,33 @@ export function parseArgs(argv: string[]): BenchArgs {
         break
       case '--out':
         args.out = path.resolve(value())
+        outGiven = true
+        break
+      case '--analysis':
+        analysis = true
+        break
+      case '--quick':
+        quick = true
+        break
+      case '--trials':
+        trials = integer('--trials', 1)
+        break
+      case '--seed':
+        seed = integer('--seed', 0)
+        break
+      case '--tolerance':
+        tolerance = Number(value())
+        if (!(tolerance >= 0 && tolerance < 1)) throw new Error('--tolerance must be a number in [0, 1)')
         break
       default:
         throw new Error(`unknown argument ${argv[i]}`)
     }
+  }
+  if (!analysis && (quick || trials !== undefined || tolerance !== undefined))
+    throw new Error('--quick, --trials and --tolerance go with --analysis')
+  if (analysis) {
+    args.analysis = { trials: trials ?? (quick ? QUICK_ANALYSIS_TRIALS : ANALYSIS_TRIALS), seed, tolerance }
+    if (!outGiven) args.out = path.join(BENCH_DIR, 'analysis-results.json')
   }
   return args
 }
@@ -298,7 +340,9 @@ export async function runBench(args: BenchArgs, log: (line: string) => void = co
 
 const invokedDirectly = process.argv[1] && path.resolve(process.argv[1]) === path.join(BENCH_DIR, 'run.ts')
 if (invokedDirectly) {
-  runBench(parseArgs(process.argv.slice(2))).catch(error => {
+  const args = parseArgs(process.argv.slice(2))
+  const run = args.analysis ? runAnalysisBench({ ...args.analysis, out: args.out }) : runBench(args)
+  run.catch(error => {
     console.error(error instanceof Error ? error.message : error)
     process.exitCode = 1
   })
