@@ -108,6 +108,7 @@ function headline(report: RunReport, style: Style): string[] {
       `${report.router} ${report.namespace}/${report.service} · revision ${report.revision} · ${report.stable} -> ${report.canary}`
     )
   )
+  if (report.objects.length > 1) lines.push(style.dim(`routing: ${report.objects.join(', ')}`))
   const total = report.ladder.length
   const stage = report.stage
     ? `stage ${report.stage.index}/${total} ${style.bold(report.stage.name)}`

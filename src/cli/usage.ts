@@ -32,6 +32,10 @@ function table(rows: readonly (readonly [string, string])[]): string[] {
   return rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`)
 }
 
+function optionsAndExitStatus(): string[] {
+  return ['Options:', ...table(OPTIONS_HELP), '', ...EXIT_STATUS, '']
+}
+
 export function toolHelp(): string {
   return [
     `${CLI_NAME}: progressive canary delivery on Istio`,
@@ -41,11 +45,7 @@ export function toolHelp(): string {
     'Commands:',
     ...table(CLI_COMMANDS.map(command => [command, COMMANDS[command].summary] as const)),
     '',
-    'Options:',
-    ...table(OPTIONS_HELP),
-    '',
-    ...EXIT_STATUS,
-    '',
+    ...optionsAndExitStatus(),
     `Run '${CLI_NAME} <command> --help' for a command's details.`,
     ''
   ].join('\n')
@@ -60,11 +60,7 @@ export function commandHelp(command: CliCommand): string {
     '',
     ...help.details,
     '',
-    'Options:',
-    ...table(OPTIONS_HELP),
-    '',
-    ...EXIT_STATUS,
-    '',
+    ...optionsAndExitStatus(),
     'Example:',
     `  ${CLI_NAME} ${command} --plan deploy/reviews-canary.yaml --context staging`,
     ''

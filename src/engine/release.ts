@@ -111,9 +111,11 @@ export class Release {
 
   private async readRouting(): Promise<RoutingSnapshot> {
     const snapshot = await this.store.read()
-    const required = this.ctx.router.objects(this.plan).filter(object => !object.createdByRelease)
-    const missing = required.filter(object => !snapshot.objects[object.key])
-    for (const namespace of new Set(missing.map(object => object.namespace))) {
+    const objects = this.ctx.router.objects(this.plan)
+    const missing = objects.filter(object => !object.createdByRelease && !snapshot.objects[object.key])
+    // A missing first object may only mean a first release that creates it; its namespace must exist all the same.
+    const absent = snapshot.objects[this.store.primary.key] ? missing : [this.store.primary, ...missing]
+    for (const namespace of new Set(absent.map(object => object.namespace))) {
       if (!(await this.ctx.kube.namespaceExists(namespace))) {
         throw new ReleaseError(
           `preconditions: namespace '${namespace}' not found; fix the plan's namespace or create it`

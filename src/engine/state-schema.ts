@@ -61,25 +61,20 @@ function digests(value: unknown, field: string): Problem {
   return undefined
 }
 
+/** A string the given rule accepts. */
+function valid(value: unknown, problemOf: (text: string) => string | undefined, problem: string): Problem {
+  return typeof value === 'string' && problemOf(value) === undefined ? undefined : problem
+}
+
 function identity(value: unknown): Problem {
   if (!isRecord(value)) return 'release is not a mapping'
   const objects = value.objects
   return first(
-    typeof value.service === 'string' && !dnsLabelProblem(value.service)
-      ? undefined
-      : 'release.service is not a service name',
-    typeof value.namespace === 'string' && !dnsLabelProblem(value.namespace)
-      ? undefined
-      : 'release.namespace is not a namespace',
-    typeof value.stable === 'string' && !labelValueProblem(value.stable)
-      ? undefined
-      : 'release.stable is not a version',
-    typeof value.canary === 'string' && !labelValueProblem(value.canary)
-      ? undefined
-      : 'release.canary is not a version',
-    typeof value.revision === 'string' && !revisionProblem(value.revision)
-      ? undefined
-      : 'release.revision is not a revision',
+    valid(value.service, dnsLabelProblem, 'release.service is not a service name'),
+    valid(value.namespace, dnsLabelProblem, 'release.namespace is not a namespace'),
+    valid(value.stable, labelValueProblem, 'release.stable is not a version'),
+    valid(value.canary, labelValueProblem, 'release.canary is not a version'),
+    valid(value.revision, revisionProblem, 'release.revision is not a revision'),
     matches(value.ladder, DIGEST, 'release.ladder'),
     Array.isArray(objects) && objects.length > 0 && objects.length <= MAX_ENTRIES
       ? objects.map((key, index) => matches(key, OBJECT_KEY, `release.objects[${index}]`)).find(Boolean)
@@ -92,9 +87,7 @@ function historyEntry(value: unknown, index: number): Problem {
   if (!isRecord(value)) return `${field} is not a mapping`
   return first(
     matches(value.at, TIMESTAMP, `${field}.at`),
-    typeof value.revision === 'string' && !revisionProblem(value.revision)
-      ? undefined
-      : `${field}.revision is not a revision`,
+    valid(value.revision, revisionProblem, `${field}.revision is not a revision`),
     text(value.event, `${field}.event`),
     optional(value.runId, v => matches(v, RUN_ID, `${field}.runId`)),
     optional(value.stageIndex, v => integer(v, `${field}.stageIndex`, 0, 1000)),

@@ -317,7 +317,9 @@ function validateObject(spec: JsonObject | null, object: ManagedObject, plan: Pl
 
 /** How a route in this object names the service: by its short name only from the service's own namespace. */
 function hostFrom(object: ManagedObject, plan: Plan): string {
-  return object.namespace === plan.namespace ? plan.service : `${plan.service}.${plan.namespace}.svc.cluster.local`
+  return object.namespace === plan.namespace
+    ? plan.service
+    : `${plan.service}.${plan.namespace}.svc.cluster.local`
 }
 
 function pinObject(spec: JsonObject, object: ManagedObject, plan: Plan): JsonObject {

@@ -41,6 +41,15 @@ describe('useColor', () => {
 })
 
 describe('renderReport', () => {
+  it('lists the routing objects when the release moves several', () => {
+    const report = sampleReport({
+      objects: ['VirtualService default/reviews', 'VirtualService istio-ingress/bookinfo']
+    })
+    expect(renderReport(report, plain).split('\n')[2]).toBe(
+      'routing: VirtualService default/reviews, VirtualService istio-ingress/bookinfo'
+    )
+  })
+
   it('starts with the status line, then the release and stage', () => {
     const lines = renderReport(sampleReport(), plain).split('\n')
     expect(lines[0]).toBe('advanced: Stage 2/4 5% passed [10m]')

@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml'
 import { bookinfoObjects, SEED_PLAN, VS_PLAN } from '../support/bookinfo.js'
 import { startKubeApi, type KubeApi, type RecordedRequest } from '../support/kube-api/index.js'
 import { PROJECT_ROOT, runAction } from '../support/run-action.js'
+import { ROUTERS } from '../../src/routers/registry.js'
 
 interface PolicyRule {
   apiGroups: string[]
@@ -67,12 +68,18 @@ const VS_PLAN_WITH_POD_CHECK = plan(
 describe('examples/rbac.yaml', () => {
   const objects = readRbac()
   const byKind = (kind: string) => objects.filter(object => object.kind === kind)
-  const roleRules = byKind('Role').flatMap(role => role.rules ?? [])
+  const roles = byKind('Role')
+  /** The rules of the Roles in a namespace. */
+  const rulesIn = (namespace: string) =>
+    roles.filter(role => role.metadata.namespace === namespace).flatMap(role => role.rules ?? [])
+  const roleRules = roles.flatMap(role => role.rules ?? [])
   const clusterRules = byKind('ClusterRole').flatMap(role => role.rules ?? [])
 
-  it('is a ServiceAccount bound to a Role in its namespace, plus a ClusterRole for that namespace only', () => {
+  it('is a ServiceAccount bound to a Role in its namespace and one in the ingress namespace, plus a ClusterRole for those namespaces only', () => {
     expect(objects.map(object => object.kind)).toEqual([
       'ServiceAccount',
+      'Role',
+      'RoleBinding',
       'Role',
       'RoleBinding',
       'ClusterRole',
@@ -84,20 +91,44 @@ describe('examples/rbac.yaml', () => {
       name: account.metadata.name,
       namespace: account.metadata.namespace
     }
-    const [role] = byKind('Role')
-    const [binding] = byKind('RoleBinding')
-    expect(binding.metadata.namespace).toBe(role.metadata.namespace)
-    expect(binding.roleRef).toMatchObject({ kind: 'Role', name: role.metadata.name })
-    expect(binding.subjects).toEqual([subject])
+    const bindings = byKind('RoleBinding')
+    roles.forEach((role, index) => {
+      expect(bindings[index].metadata.namespace).toBe(role.metadata.namespace)
+      expect(bindings[index].roleRef).toMatchObject({ kind: 'Role', name: role.metadata.name })
+      expect(bindings[index].subjects).toEqual([subject])
+    })
+    expect(roles.map(role => role.metadata.namespace)).toEqual([account.metadata.namespace, 'istio-ingress'])
+    // In the second namespace: the routing object only.
+    expect(rulesIn('istio-ingress')).toEqual([
+      { apiGroups: ['networking.istio.io'], resources: ['virtualservices'], verbs: ['get', 'update'] }
+    ])
     const [clusterRole] = byKind('ClusterRole')
     const [clusterBinding] = byKind('ClusterRoleBinding')
     expect(clusterBinding.roleRef).toMatchObject({ kind: 'ClusterRole', name: clusterRole.metadata.name })
     expect(clusterBinding.subjects).toEqual([subject])
-    // The cluster-wide part is only `get` on the one namespace, by name.
+    // The cluster-wide part is only `get` on the release's namespaces, by name.
     expect(clusterRules).toEqual([
-      { apiGroups: [''], resources: ['namespaces'], resourceNames: [role.metadata.namespace], verbs: ['get'] }
+      {
+        apiGroups: [''],
+        resources: ['namespaces'],
+        resourceNames: roles.map(role => role.metadata.namespace),
+        verbs: ['get']
+      }
     ])
   })
+
+  it.each(Object.values(ROUTERS).map(router => [router.kind, router] as const))(
+    "grants what the %s router declares it reads and writes, in the release's namespace",
+    (_, router) => {
+      for (const declared of router.rbac) {
+        const rule = rulesIn(byKind('ServiceAccount')[0].metadata.namespace ?? '').find(
+          candidate =>
+            candidate.apiGroups.includes(declared.apiGroup) && candidate.resources.includes(declared.resource)
+        )
+        expect(rule?.verbs).toEqual([...declared.verbs])
+      }
+    }
+  )
 
   it('grants no wildcard and nothing on secrets', () => {
     for (const rule of [...roleRules, ...clusterRules]) {
@@ -175,12 +206,65 @@ describe('examples/rbac.yaml', () => {
       SLOW
     )
 
+    it(
+      'VirtualService: a release over the mesh and the ingress VirtualService, in two namespaces',
+      async () => {
+        const api = await startKubeApi()
+        try {
+          api.seed([
+            ...bookinfoObjects(),
+            { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-ingress' } },
+            {
+              apiVersion: 'networking.istio.io/v1',
+              kind: 'VirtualService',
+              metadata: { name: 'bookinfo', namespace: 'istio-ingress' },
+              spec: {
+                hosts: ['bookinfo.example.com'],
+                gateways: ['istio-ingress/bookinfo-gateway'],
+                http: [
+                  {
+                    name: 'reviews-ingress',
+                    route: [{ destination: { host: 'reviews.default.svc.cluster.local', subset: 'v1' } }]
+                  }
+                ]
+              }
+            }
+          ])
+          const twoNamespaces = VS_PLAN.replace(
+            'stable: v1',
+            'routing:\n  - name: reviews\n  - name: bookinfo\n    namespace: istio-ingress\nstable: v1'
+          )
+          expect((await run(api, twoNamespaces)).outputs.status).toBe('advanced')
+          expect((await run(api, twoNamespaces, { command: 'rollback' })).outputs.status).toBe('rolled-back')
+          expect(
+            api.requests.some(request => request.namespace === 'istio-ingress' && request.verb === 'update')
+          ).toBe(true)
+          requests.push(...api.requests)
+        } finally {
+          await api.close()
+        }
+      },
+      SLOW
+    )
+
+    it(
+      'RouteRule: a watched stage re-reads the default rule',
+      async () => {
+        rrApi.seed(bookinfoObjects({ router: 'RouteRule' }))
+        rrApi.clearRequests()
+        const watched = plan(SEED_PLAN, 'analysis:\n  interval: 200ms\n  bake: 400ms\n')
+        expect((await run(rrApi, watched, { revision: 'v2-watched' })).exitCode).toBe(0)
+        requests.push(...rrApi.requests)
+      },
+      SLOW
+    )
+
     it('every recorded request is allowed', () => {
       const api = requests.filter(request => request.verb !== 'discovery')
       expect(api.length).toBeGreaterThan(0)
       const denied = api
         .filter(request => {
-          const rules = request.namespace === undefined ? clusterRules : roleRules
+          const rules = request.namespace === undefined ? clusterRules : rulesIn(request.namespace)
           return !rules.some(rule => allows(rule, request))
         })
         .map(describe_)
