@@ -19,12 +19,14 @@ import {
   errorLines,
   forSeed,
   hasStackTrace,
+  ingressObjects,
   primaryName,
   releaseState,
   routingObjects,
   routingSpecs,
   type RouterKind,
-  unknownSubsets
+  unknownSubsets,
+  withIngress
 } from './helpers.js'
 
 const TIMEOUT_MS = 1000
@@ -81,6 +83,8 @@ interface Transition {
   /** Kinds tried only on write requests (reads are covered by the other kinds). */
   writeOnlyKinds?: Kind[]
   deploy?: boolean
+  /** The release also moves the ingress gateway's VirtualService, in another namespace. */
+  ingress?: boolean
 }
 
 const TRANSITIONS: Transition[] = [
@@ -91,6 +95,34 @@ const TRANSITIONS: Transition[] = [
     setup: ['advance'],
     command: 'advance',
     kinds: ['500', '409', '429', 'timeout', 'drop']
+  },
+  {
+    name: 'weight stage over two namespaces (mesh and ingress VirtualService, test-user -> 5%)',
+    router: 'VirtualService',
+    plan: withIngress(VS_PLAN),
+    setup: ['advance'],
+    command: 'advance',
+    kinds: ['500', '409', 'drop'],
+    ingress: true
+  },
+  {
+    name: 'pin and first stage over two namespaces (idle -> test-user)',
+    router: 'VirtualService',
+    plan: withIngress(VS_PLAN),
+    setup: [],
+    command: 'advance',
+    kinds: ['500', 'drop'],
+    ingress: true
+  },
+  {
+    name: 'manual rollback over two namespaces (5% -> rollback target)',
+    router: 'VirtualService',
+    plan: withIngress(VS_PLAN),
+    setup: ['advance', 'advance'],
+    command: 'rollback',
+    kinds: ['500'],
+    writeOnlyKinds: ['409', 'drop'],
+    ingress: true
   },
   {
     name: 'pin and first stage (VirtualService, idle -> test-user)',
@@ -188,6 +220,7 @@ function run(api: KubeApi, t: Transition, command: string, env: Record<string, s
 
 function seedBase(api: KubeApi, t: Transition): void {
   api.seed(bookinfoObjects({ router: t.router }))
+  if (t.ingress) api.seed(ingressObjects())
   if (t.deploy) api.remove('apps/v1', 'Deployment', 'default', 'reviews-v2')
 }
 
@@ -210,19 +243,18 @@ async function discover(t: Transition): Promise<Template> {
     { label: 'after', specs: after.specs, stageIndex: t.command === 'rollback' ? 0 : state!.stageIndex }
   ]
   if (!before.state && t.command === 'advance') {
-    // The pin: the first write of the primary, carrying the rollback target.
-    const pin = api.requests.find(
-      r =>
-        r.verb !== 'get' &&
-        r.verb !== 'list' &&
-        (r.body as KubeObject | undefined)?.metadata?.name === primaryName(t.router)
-    )
-    const pinned = pin?.body as KubeObject
-    checkpoints.push({
-      label: 'pinned',
-      specs: { ...before.specs, [primaryName(t.router)]: pinned.spec as RoutingSpecs[string] },
-      stageIndex: 0
-    })
+    // The pin: the first write of each object, the primary's carrying the rollback target.
+    const pinned = { ...before.specs }
+    for (const name of Object.keys(before.specs).length
+      ? Object.keys(before.specs)
+      : [primaryName(t.router)]) {
+      const pin = api.requests.find(
+        r =>
+          r.verb !== 'get' && r.verb !== 'list' && (r.body as KubeObject | undefined)?.metadata?.name === name
+      )
+      if (pin) pinned[name] = (pin.body as KubeObject).spec as RoutingSpecs[string]
+    }
+    checkpoints.push({ label: 'pinned', specs: pinned, stageIndex: 0 })
   }
   return { objects, deployments, steps, checkpoints, before, after }
 }
@@ -247,7 +279,7 @@ function routingProblems(
     // A write whose outcome the client cannot know (timeout, dropped connection) may leave a multi-object
     // write unfinished; that is consistent only when the state records the unfinished write.
     const unknownOutcome = kind === 'timeout' || kind === 'drop'
-    if (!(unknownOutcome && state?.previous && state.phase === 'watching'))
+    if (!(unknownOutcome && state?.previous && (state.phase === 'watching' || state.phase === 'pinned')))
       problems.push(
         `routing is none of ${tpl.checkpoints.map(c => c.label).join('/')}: ${JSON.stringify(specs)}`
       )
