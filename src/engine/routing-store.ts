@@ -195,7 +195,12 @@ export class RoutingStore {
           read && attempt < STATUS_RACE_ATTEMPTS
             ? await this.kube.getCustom(type, object.namespace, object.name)
             : undefined
-        if (fresh && jsonEqual(userContent(fresh), userContent(read))) {
+        // Only a status write explains the conflict: a new resourceVersion, the same content otherwise.
+        const statusOnly =
+          fresh !== undefined &&
+          fresh.metadata.resourceVersion !== read?.metadata.resourceVersion &&
+          jsonEqual(userContent(fresh), userContent(read))
+        if (fresh && statusOnly) {
           read = fresh
           continue
         }

@@ -323,3 +323,30 @@ describe('revisions', () => {
     )
   }, 60_000)
 })
+
+describe('a state annotation someone else wrote', () => {
+  it('is refused like drift and never rendered, for every command', async () => {
+    await action(VS_PLAN)
+    const edited = virtualService()
+    const key = 'reviews.default.istio-canary-action.github.io/state'
+    const annotations = edited.metadata.annotations as Record<string, string>
+    const state = JSON.parse(annotations[key]) as { history: Record<string, unknown>[] }
+    state.history.push({
+      at: '2026-01-01T00:00:00.000Z',
+      revision: 'v2',
+      event: 'completed <img src=x onerror=alert(1)> [Approve](https://evil.example/a) @victim\n## forged',
+      weight: 100
+    })
+    annotations[key] = JSON.stringify(state)
+    api.put(edited)
+    api.clearRequests()
+    for (const command of ['status', 'advance', 'rollback']) {
+      const result = await action(VS_PLAN, { command })
+      expect(result.exitCode).toBe(1)
+      expect(errorOf(result)).toContain(`state: the annotation ${key} is not valid (history[`)
+      expect(result.stdout).not.toContain('evil.example')
+      expect(result.summary).toBe('')
+    }
+    expect(api.writes()).toEqual([])
+  }, 60_000)
+})

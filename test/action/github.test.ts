@@ -130,15 +130,17 @@ describe('/canary comments', () => {
 
 describe('a run that stops without a report', () => {
   it('puts a notice above the last report and fails the commit status; the next report clears it', async () => {
+    // Someone changes the retries of the route the release manages: drift.
     const edited = api.get('networking.istio.io/v1', 'VirtualService', 'default', 'reviews')!
-    ;(edited.spec as { hosts: string[] }).hosts = ['reviews', 'bookinfo.example.com', 'edited.example.com']
+    const routes = (edited.spec as { http: { name?: string; retries?: unknown }[] }).http
+    routes.find(route => route.name === 'reviews-route')!.retries = { attempts: 9 }
     api.put(edited)
 
     const refused = await run({}, workflowEnv('push'))
     expect(refused.exitCode).toBe(1)
     const body = github.comments[0].body
     expect(body.split('\n')[0]).toBe('<!-- istio-canary-action:default/reviews -->')
-    expect(body).toMatch(/> The last run failed: drift: VirtualService default\/reviews \(spec\.hosts\)/)
+    expect(body).toMatch(/> The last run failed: drift: VirtualService default\/reviews \(spec\.http\[\d\]\.retries/)
     expect(body).toContain('50%')
     expect(github.statuses.at(-1)).toMatchObject({ state: 'failure', context: 'canary/reviews' })
     expect(github.statuses.at(-1)!.description).toMatch(/^failed: drift/)
