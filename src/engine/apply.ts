@@ -140,10 +140,11 @@ export async function applyStage(
   const appliedAt = resumed ? current.appliedAt : new Date().toISOString()
   const weight = release.ctx.router.appliedWeight(target, release.plan, index)
   const written = release.digests(desired, target)
+  const last = index === release.plan.stages.length
   const state: ReleaseState = {
     ...current,
     stageIndex: index,
-    phase: nothingToWatch ? 'passed' : 'watching',
+    phase: nothingToWatch ? (last ? 'completed' : 'passed') : 'watching',
     appliedAt,
     ...release.runId(),
     ...written,
@@ -155,7 +156,8 @@ export async function applyStage(
   }
   delete state.noData
   if (nothingToWatch) {
-    state.history = appendHistory(state.history, release.event(`passed ${stage.name}`, index, weight))
+    const passed = last ? `completed ${current.release.revision}` : `passed ${stage.name}`
+    state.history = appendHistory(state.history, release.event(passed, index, weight))
     delete state.previous
   }
   const title = `${resumed ? 'Resume' : 'Apply'} stage ${index}/${release.plan.stages.length}: ${stage.name}`

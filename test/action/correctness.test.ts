@@ -210,15 +210,20 @@ describe('a rollback keeps what the release does not manage', () => {
   it("restores the managed routes and keeps someone's edit to another route, with a warning", async () => {
     await action(VS_PLAN)
     await action(VS_PLAN)
-    const edited = virtualService()
-    const spec = edited.spec as { hosts: string[]; http: Route[] }
-    spec.hosts.push('reviews.internal.example.com')
-    spec.http[0].timeout = '9s'
-    api.put(edited)
-
+    const edit = (change: (spec: { hosts: string[]; http: Route[] }) => void) => {
+      const edited = virtualService()
+      change(edited.spec as { hosts: string[]; http: Route[] })
+      api.put(edited)
+    }
+    // An edit outside the release's routes does not stop it: the next stage keeps it, and says so.
+    edit(spec => spec.hosts.push('reviews.internal.example.com'))
     const next = await action(VS_PLAN)
     expect(next.exitCode).toBe(0)
     expect(next.outputs.stage).toBe('50%')
+    expect(next.stdout).toContain('changed outside the routes this release manages')
+    expect((virtualService().spec as { hosts: string[] }).hosts).toContain('reviews.internal.example.com')
+    // Another one after the last write: the rollback keeps it too, with a warning.
+    edit(spec => (spec.http[0].timeout = '9s'))
     const rolledBack = await action(VS_PLAN, { command: 'rollback' })
     expect(rolledBack.outputs.status).toBe('rolled-back')
     expect(route('ratings-route')).toEqual({ ...RATINGS_ROUTE, timeout: '9s' })

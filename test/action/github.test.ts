@@ -140,7 +140,9 @@ describe('a run that stops without a report', () => {
     expect(refused.exitCode).toBe(1)
     const body = github.comments[0].body
     expect(body.split('\n')[0]).toBe('<!-- istio-canary-action:default/reviews -->')
-    expect(body).toMatch(/> The last run failed: drift: VirtualService default\/reviews \(spec\.http\[\d\]\.retries/)
+    expect(body).toMatch(
+      /> The last run failed: drift: VirtualService default\/reviews \(spec\.http\[\d\]\.retries/
+    )
     expect(body).toContain('50%')
     expect(github.statuses.at(-1)).toMatchObject({ state: 'failure', context: 'canary/reviews' })
     expect(github.statuses.at(-1)!.description).toMatch(/^failed: drift/)
