@@ -1,4 +1,5 @@
 /** Builds an engine for one run; shared by the action and the command-line interface. */
+import { assertCredentialValues, credentialSecrets } from '../analysis/credentials.js'
 import { KubeClient, loadKubeConnection } from '../kube/kube-client.js'
 import type { Plan } from '../plan/types.js'
 import { routerFor } from '../routers/index.js'
@@ -25,24 +26,12 @@ export interface EngineOptions {
   maskSecret: (secret: string) => void
 }
 
-/** Names of the environment variables the plan reads credentials from. */
-function credentialVariables(plan: Plan): string[] {
-  return plan.analysis.checks.flatMap(check => {
-    if (check.kind === 'http') return Object.values(check.headersFromEnv ?? {})
-    if (check.kind !== 'prometheus' && check.kind !== 'compare') return []
-    const { bearerTokenEnv, usernameEnv, passwordEnv } = check.prometheus
-    return [bearerTokenEnv, usernameEnv, passwordEnv].filter((name): name is string => Boolean(name))
-  })
-}
-
 export function createRelease(options: EngineOptions): Release {
   const { kubeconfig, context, maskSecret, ...rest } = options
   const connection = loadKubeConnection(kubeconfig, context)
   connection.secrets.forEach(maskSecret)
-  for (const name of credentialVariables(options.plan)) {
-    const value = options.env[name]
-    if (value) maskSecret(value)
-  }
+  credentialSecrets(options.plan.analysis.checks, options.env).forEach(maskSecret)
+  assertCredentialValues(options.plan.analysis.checks, options.env)
   const kube = new KubeClient(connection, message => options.log.warning(`Kubernetes API: ${message}`))
   return new Release({ ...rest, kube, router: routerFor(options.plan.router) })
 }

@@ -28,6 +28,7 @@ import {
   type Reader
 } from './plan-yaml.js'
 import { re2Problem } from './re2.js'
+import { runnerVariableProblem } from '../analysis/credentials.js'
 
 const ANALYSIS_KEYS = ['interval', 'bake', 'failureLimit', 'onNoData', 'onCancel', 'verifyWindow', 'checks']
 const CHECK_KINDS = ['prometheus', 'http', 'kubernetes', 'compare'] as const
@@ -271,10 +272,10 @@ const readUrl = refine(readNonEmptyString, text => {
   return undefined
 })
 
-/** Never echoes the value: someone may have pasted the secret itself. */
+/** Never echoes the value: someone may have pasted the secret itself. Names the runner's own are refused. */
 const readEnvName = refine(readString, text =>
   /^[A-Za-z_][A-Za-z0-9_]*$/.test(text)
-    ? undefined
+    ? runnerVariableProblem(text)
     : 'must be the name of an environment variable (letters, digits and _) holding the secret, not the secret itself'
 )
 
