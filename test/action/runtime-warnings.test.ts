@@ -31,7 +31,7 @@ it('an advance with PR reporting prints no runtime warning', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'event-'))
   writeFileSync(path.join(dir, 'event.json'), '{}')
   const result = await runAction({
-    inputs: { plan: VS_PLAN, kubeconfig: api.kubeconfig(), 'github-token': 'ghs_runtimeWarningsToken0001' },
+    inputs: { plan: VS_PLAN, kubeconfig: api.kubeconfig(), 'github-token': 'ghs_fullRunToken000000000001' },
     env: {
       GITHUB_API_URL: github.url,
       GITHUB_REPOSITORY: 'octo-org/bookinfo',
