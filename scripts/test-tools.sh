@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The real tools the test suite runs: Debian's kubectl (package kubernetes-client) and prometheus.
+# The real tools the test suite runs: Debian's kubectl (package kubernetes-client), prometheus, and cmark-gfm
+# (GitHub's Markdown renderer, for the PR comment as GitHub shows it).
 # Each is unpacked from its Debian package into .tools/ (no root needed) unless it is already there;
-# prometheus already on PATH is used as it is. Runs before `npm test`.
+# prometheus and cmark-gfm already on PATH are used as they are. Runs before `npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,18 +17,38 @@ download() { # package
   fi
 }
 
+have_debian_tools() { # package
+  command -v apt-get >/dev/null && command -v dpkg >/dev/null && return 0
+  echo "test tools: $1 is needed; install it from Debian's package '$1'" >&2
+  return 1
+}
+
+extract() { # package, directory under .tools
+  mkdir -p .tools
+  download "$1"
+  dpkg -x .tools/"$1"_*.deb ".tools/$2"
+  rm -f .tools/"$1"_*.deb
+}
+
 unpack() { # package, directory under .tools, binary inside the package
   local package=$1 directory=$2 binary=$3
   [ -x ".tools/$directory$binary" ] && return 0
-  if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then
-    echo "test tools: $package is needed at .tools/$directory$binary; install it from Debian's package '$package'" >&2
-    return 1
-  fi
-  mkdir -p .tools
-  download "$package"
-  dpkg -x .tools/"$package"_*.deb ".tools/$directory"
-  rm -f .tools/"$package"_*.deb
+  have_debian_tools "$package"
+  extract "$package" "$directory"
+}
+
+# cmark-gfm and its two libraries (whose package names carry the version) in one directory; the binary last,
+# so an interrupted download is retried.
+unpack_cmark() {
+  [ -x .tools/cmark-gfm/usr/bin/cmark-gfm ] && return 0
+  have_debian_tools cmark-gfm
+  local library
+  for library in $(apt-cache depends cmark-gfm | awk '/Depends: libcmark-gfm/ { print $2 }'); do
+    extract "$library" cmark-gfm
+  done
+  extract cmark-gfm cmark-gfm
 }
 
 unpack kubernetes-client kubectl /usr/bin/kubectl
 command -v prometheus >/dev/null || unpack prometheus prometheus /usr/bin/prometheus
+command -v cmark-gfm >/dev/null || unpack_cmark

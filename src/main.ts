@@ -9,20 +9,24 @@ import path from 'node:path'
 import { formatProgress } from './analysis/progress.js'
 import { createRelease, type EngineCommand, type Logger, type Release } from './engine/index.js'
 import { resolveCommentCommand, postRefusal } from './github/comment-command.js'
-import { publishFailure, publishReports } from './github/publish.js'
+import { findReportTarget, publishFailure, publishReports, type ReportTarget } from './github/publish.js'
 import { type ActionInputs, getInputs } from './input-helper.js'
 import { buildRunReport } from './report/build-report.js'
 import type { RunReport } from './report/types.js'
+import { runSecrets } from './common/secret-scrubber.js'
 
 const IS_POST = 'isPost'
 const WATCHING = 'watching'
+const REPORT_TARGET = 'reportTarget'
 
+/** The runner masks whole secrets in the log; a secret cut short by a message is scrubbed here. */
+const scrub = (message: string) => runSecrets.scrub(message)
 const logger: Logger = {
-  info: message => core.info(message),
-  warning: message => core.warning(message),
-  debug: message => core.debug(message),
-  group: (title, body) => core.group(title, body),
-  progress: event => core.info(formatProgress(event))
+  info: message => core.info(scrub(message)),
+  warning: message => core.warning(scrub(message)),
+  debug: message => core.debug(scrub(message)),
+  group: (title, body) => core.group(scrub(title), body),
+  progress: event => core.info(scrub(formatProgress(event)))
 }
 
 export async function run(): Promise<void> {
@@ -35,8 +39,8 @@ export async function run(): Promise<void> {
     await runMain()
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error))
-    if (err.stack) core.debug(err.stack)
-    core.setFailed(err.message.split('\n')[0])
+    if (err.stack) core.debug(scrub(err.stack))
+    core.setFailed(scrub(err.message.split('\n')[0]))
   }
 }
 
@@ -62,7 +66,10 @@ function openRelease(inputs: ActionInputs, signal: AbortSignal, actor?: string):
     workspace: inputs.workspace,
     env: process.env,
     actor,
-    maskSecret: secret => core.setSecret(secret),
+    maskSecret: secret => {
+      core.setSecret(secret)
+      runSecrets.add(secret)
+    },
     onWatch: watching => core.saveState(WATCHING, watching ? JSON.stringify(watching) : '')
   })
 }
@@ -81,6 +88,7 @@ function cancellationSignal(): AbortSignal {
 
 async function runMain(): Promise<void> {
   const inputs = getInputs()
+  runSecrets.add(inputs.githubToken)
   let command: EngineCommand
   let actor: string | undefined
   if (inputs.command === 'comment') {
@@ -113,16 +121,36 @@ async function runMain(): Promise<void> {
     command = inputs.command
   }
   const release = openRelease(inputs, cancellationSignal(), actor)
+  // The PR and the commit to report on are read now, not when the watch is over (see ReportTarget).
+  const target = startReporting(inputs)
   let report: RunReport
   try {
     report = buildRunReport(await release.run(command))
   } catch (error) {
-    await reportFailure(inputs, error)
+    await reportFailure(inputs, error, await target)
     throw error
   }
   // Approvals by comment: say so in the report, so the PR shows how to approve the next stage.
   if (inputs.command === 'comment' && report.approval) report.approval.comment = '/canary advance'
-  await finish(inputs, report)
+  await finish(inputs, report, await target)
+}
+
+/** Looks up where to report, and saves it for the post step; resolves to undefined without GitHub reports. */
+async function startReporting(inputs: ActionInputs): Promise<ReportTarget | undefined> {
+  if (inputs.report.size === 0) return undefined
+  const target = await findReportTarget(reportOptions(inputs))
+  core.saveState(REPORT_TARGET, JSON.stringify({ pull: target.pull, sha: target.sha }))
+  return target
+}
+
+function reportOptions(inputs: ActionInputs, target?: ReportTarget) {
+  return {
+    token: inputs.githubToken,
+    kinds: inputs.report,
+    prNumber: inputs.prNumber,
+    env: process.env,
+    target
+  }
 }
 
 /** The post step: finishes a stage whose main process was killed mid-watch. */
@@ -132,12 +160,14 @@ async function runPost(): Promise<void> {
   const watching = JSON.parse(saved) as { revision: string; stageIndex: number }
   core.info(`the main step was stopped while watching stage ${watching.stageIndex} of ${watching.revision}`)
   const inputs = getInputs()
+  runSecrets.add(inputs.githubToken)
   const release = openRelease(inputs, new AbortController().signal)
   const report = buildRunReport(await release.finishInterrupted(watching))
-  await finish(inputs, report)
+  const target = core.getState(REPORT_TARGET)
+  await finish(inputs, report, target ? { ...(JSON.parse(target) as ReportTarget), warnings: [] } : undefined)
 }
 
-async function finish(inputs: ActionInputs, report: RunReport): Promise<void> {
+async function finish(inputs: ActionInputs, report: RunReport, target?: ReportTarget): Promise<void> {
   const reportPath = writeReportFile(report)
   core.setOutput('status', report.status)
   core.setOutput('stage', report.stage?.name ?? '')
@@ -147,15 +177,10 @@ async function finish(inputs: ActionInputs, report: RunReport): Promise<void> {
   core.setOutput('done', String(report.done))
   core.setOutput('report', reportPath)
   if (inputs.report.size > 0) {
-    const published = await publishReports(report, {
-      token: inputs.githubToken,
-      kinds: inputs.report,
-      prNumber: inputs.prNumber,
-      env: process.env
-    })
-    published.warnings.forEach(warning => core.warning(warning))
+    const published = await publishReports(report, reportOptions(inputs, target))
+    published.warnings.forEach(warning => core.warning(scrub(warning)))
   }
-  const line = `${report.status}: ${report.message}`
+  const line = scrub(`${report.status}: ${report.message}`)
   // Only checks that failed in this run fail it; a requested, cancelled or concurrent rollback did what was asked.
   if (report.failed) core.setFailed(line)
   else if (report.status === 'rolled-back') core.warning(line)
@@ -163,7 +188,7 @@ async function finish(inputs: ActionInputs, report: RunReport): Promise<void> {
 }
 
 /** A run that stopped without a report (drift, a precondition, an API error) still says so on the PR. */
-async function reportFailure(inputs: ActionInputs, error: unknown): Promise<void> {
+async function reportFailure(inputs: ActionInputs, error: unknown, target?: ReportTarget): Promise<void> {
   if (inputs.report.size === 0 || inputs.dryRun) return
   const message = (error instanceof Error ? error.message : String(error)).split('\n')[0]
   const warnings = await publishFailure(
@@ -173,9 +198,9 @@ async function reportFailure(inputs: ActionInputs, error: unknown): Promise<void
       message,
       runUrl: runInfo(process.env).url
     },
-    { token: inputs.githubToken, kinds: inputs.report, prNumber: inputs.prNumber, env: process.env }
+    reportOptions(inputs, target)
   )
-  warnings.forEach(warning => core.warning(warning))
+  warnings.forEach(warning => core.warning(scrub(warning)))
 }
 
 function writeReportFile(report: RunReport): string {
@@ -185,6 +210,6 @@ function writeReportFile(report: RunReport): string {
     directory,
     `istio-canary-${report.namespace}-${report.service}-${report.run.id ?? 'local'}-${Date.now()}.json`
   )
-  writeFileSync(file, JSON.stringify(report, null, 2) + '\n')
+  writeFileSync(file, JSON.stringify(runSecrets.scrubDeep(report), null, 2) + '\n')
   return file
 }

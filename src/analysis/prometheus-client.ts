@@ -1,6 +1,7 @@
 import { formatDuration } from '../common/duration.js'
 import { describeRequestFailure } from './errors.js'
 import { takeUrlCredentials } from './url-credentials.js'
+import { scrubSecrets } from '../common/secret-scrubber.js'
 
 /** Where a Prometheus server is and how to authenticate; credentials are read from the named env vars. */
 export interface PrometheusSource {
@@ -115,17 +116,20 @@ async function post(
   const timeout = AbortSignal.timeout(timeoutMs)
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
   const endpoint = `${url.origin}${url.pathname}`
+  // A server may echo the credentials it refused, and the HTTP client quotes a header it cannot send: no
+  // message may carry them, not even cut short, so redaction comes before any truncation.
+  const redact = (message: string) => scrubSecrets(message, credentialsOf(headers.authorization))
 
-  let response: Response
-  let text: string
+  let answer: { response: Response; text: string } | { failure: string }
   try {
-    response = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(form), signal })
-    text = await response.text()
+    const response = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(form), signal })
+    answer = { response, text: await response.text() }
   } catch (error) {
-    throw new Error(`prometheus: ${endpoint}: ${describeRequestFailure(error, formatDuration(timeoutMs))}`, {
-      cause: error
-    })
+    answer = { failure: describeRequestFailure(error, formatDuration(timeoutMs)) }
   }
+  // Not chained to the caught error: the HTTP client's own message may quote a header value.
+  if ('failure' in answer) throw new Error(redact(`prometheus: ${endpoint}: ${answer.failure}`))
+  const { response, text } = answer
 
   let body: PrometheusResponse | undefined
   try {
@@ -133,13 +137,10 @@ async function post(
   } catch {
     body = undefined
   }
-  // A server may echo the credentials it refused: never let them into an error message.
-  const redact = (message: string) =>
-    credentialsOf(headers.authorization).reduce((out, secret) => out.split(secret).join('***'), message)
   if (body?.status === 'error')
     throw new Error(redact(`prometheus: ${body.errorType ?? 'error'}: ${body.error}`))
   if (!response.ok || body?.status !== 'success' || !body.data) {
-    const excerpt = redact(text.trim().slice(0, 200))
+    const excerpt = redact(text.trim()).slice(0, 200)
     throw new Error(
       `prometheus: ${endpoint}: HTTP ${response.status} ${response.statusText}${excerpt ? `: ${excerpt}` : ''}`
     )

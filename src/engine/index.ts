@@ -1,5 +1,5 @@
 /** Builds an engine for one run; shared by the action and the command-line interface. */
-import { checkSecrets } from '../analysis/checks/index.js'
+import { assertCredentialValues, credentialSecrets } from '../analysis/checks/index.js'
 import { KubeClient, loadKubeConnection } from '../kube/kube-client.js'
 import type { Plan } from '../plan/types.js'
 import { routerFor } from '../routers/registry.js'
@@ -33,10 +33,8 @@ export function createRelease(options: EngineOptions): Release {
   const { kubeconfig, context, maskSecret, ...rest } = options
   const connection = loadKubeConnection(kubeconfig, context)
   connection.secrets.forEach(maskSecret)
-  for (const name of checkSecrets(options.plan.analysis.checks)) {
-    const value = options.env[name]
-    if (value) maskSecret(value)
-  }
+  credentialSecrets(options.plan.analysis.checks, options.env).forEach(maskSecret)
+  assertCredentialValues(options.plan.analysis.checks, options.env)
   const kube = new KubeClient(connection, message => options.log.warning(`Kubernetes API: ${message}`))
   return new Release({ ...rest, kube, router: routerFor(options.plan.router) })
 }

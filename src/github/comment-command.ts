@@ -2,6 +2,7 @@
  * `/canary <command>` PR comments: parse the command, check the commenter may run it, acknowledge it.
  */
 import { COMMANDS, ENGINE_COMMANDS, type EngineCommand } from '../engine/commands.js'
+import { codeSpan, escapeMarkdown } from '../report/markdown.js'
 import { reportMarker, withNotice } from '../report/render-markdown.js'
 import {
   createGitHubClient,
@@ -31,6 +32,17 @@ export function parseCanaryCommand(body: string): CanaryCommand | { unknown: str
       : { unknown: match[1] ?? '' }
   }
   return undefined
+}
+
+/**
+ * A word a commenter wrote is repeated only when it looks like a command (a short word of letters, digits
+ * and dashes): anything else could carry Markdown, links or mentions into the action's own comment.
+ */
+const ECHOABLE_WORD = /^[A-Za-z][A-Za-z0-9-]{0,31}$/
+
+function describeUnknownWord(word: string): string {
+  if (word === '') return 'no command given'
+  return ECHOABLE_WORD.test(word) ? `unknown command '${word}'` : 'unknown command'
 }
 
 const ALLOWED_ROLES = new Set(['admin', 'maintain', 'write'])
@@ -140,8 +152,7 @@ export async function resolveCommentCommand(
   }
 
   if (typeof parsed !== 'string') {
-    const word = parsed.unknown ? `\`${parsed.unknown}\`` : 'nothing'
-    return refuse(`unknown command ${word}: use /canary ${CANARY_COMMANDS.join('|')}`)
+    return refuse(`${describeUnknownWord(parsed.unknown)}: use /canary ${CANARY_COMMANDS.join('|')}`)
   }
   if (!client) return refuse(`cannot check @${event.user}'s permission without a github-token`)
   let permission: RepositoryPermission
@@ -159,14 +170,21 @@ export async function resolveCommentCommand(
   return { kind: 'run', command: parsed, ...who, warnings }
 }
 
-/** The sticky comment body with a notice that the `/canary` command from `actor` was refused. */
+/**
+ * The sticky comment body with a notice that the `/canary` command from `actor` was refused. The reason is
+ * plain text, shown as written; the login is shown as code, so the notice mentions nobody.
+ */
 export function withRefusal(
   existingBody: string | undefined,
   marker: string,
   actor: string,
   reason: string
 ): string {
-  return withNotice(existingBody, marker, `\`/canary\` from @${actor} refused: ${reason}`)
+  return withNotice(
+    existingBody,
+    marker,
+    `\`/canary\` from ${codeSpan(`@${actor}`)} refused: ${escapeMarkdown(reason)}`
+  )
 }
 
 export interface RefusalOptions {

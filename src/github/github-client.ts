@@ -13,8 +13,13 @@ export type ReactionContent = '+1' | '-1' | 'eyes'
 
 export interface PullRequestRef {
   number: number
-  /** Head commit of the PR, when known: commit statuses go there. */
+  /**
+   * The commit the commit status goes to, read when the PR was found: the head of an open PR, or the run's
+   * commit for a PR that is already merged.
+   */
   headSha?: string
+  /** The PR was merged: found through its merge commit (or head) after the merge. */
+  merged?: boolean
 }
 
 export interface StickyComment {
@@ -36,7 +41,13 @@ export interface GitHubClient {
   owner: string
   repo: string
   findPullRequest(prNumberInput?: number): Promise<PullRequestRef | undefined>
-  /** `body` may be derived from the existing comment's body (undefined when there is none yet). */
+  /** The login comments written with this token appear under; looked up once per run. */
+  identity(): Promise<string>
+  /**
+   * Creates or updates the sticky comment: the first comment on the PR that this token's identity wrote and
+   * whose body starts with `marker`. Comments by anyone else are never edited or read back, whatever they
+   * contain. `body` may be derived from the existing comment's body (undefined when there is none yet).
+   */
   upsertStickyComment(prNumber: number, marker: string, body: CommentBody): Promise<StickyComment>
   setCommitStatus(
     sha: string,
@@ -81,6 +92,12 @@ interface PayloadPullRequest {
   head?: { sha?: string }
 }
 
+/** Who comments written with the workflow's default `GITHUB_TOKEN` belong to. */
+export const ACTIONS_BOT_LOGIN = 'github-actions[bot]'
+
+/** One identity lookup per API and token in a process (a run), shared by every client made with that token. */
+const identities = new Map<string, Promise<string>>()
+
 const PULL_REQUEST_EVENTS = new Set([
   'pull_request',
   'pull_request_target',
@@ -90,8 +107,9 @@ const PULL_REQUEST_EVENTS = new Set([
 
 export function createGitHubClient(token: string, env: NodeJS.ProcessEnv): GitHubClient {
   const { owner, repo } = parseRepository(env)
+  const baseUrl = env.GITHUB_API_URL || 'https://api.github.com'
   const octokit = getOctokit(token, {
-    baseUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    baseUrl,
     // Octokit's own logging would print request details; this module reports failures itself.
     log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
   })
@@ -99,6 +117,38 @@ export function createGitHubClient(token: string, env: NodeJS.ProcessEnv): GitHu
     options.request = { ...options.request, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }
     return request(options)
   })
+
+  /**
+   * A user token (personal access token, OAuth) answers `GET /user`. Installation tokens (the default
+   * `GITHUB_TOKEN`, GitHub App tokens) are refused there but answer GraphQL's `viewer` with the app's bot
+   * login. When neither answers, the token is taken for the default `GITHUB_TOKEN`: a wrong guess only makes
+   * the action write a new comment instead of finding its own, never adopt someone else's.
+   */
+  async function lookUpIdentity(): Promise<string> {
+    try {
+      const { data } = await octokit.rest.users.getAuthenticated()
+      if (data.login) return data.login
+    } catch {
+      // Not a user token (or no access): ask GraphQL below.
+    }
+    try {
+      const data = await octokit.graphql<{ viewer?: { login?: string } }>('query { viewer { login } }')
+      if (data.viewer?.login) return data.viewer.login
+    } catch {
+      // Fall through to the default token's identity.
+    }
+    return ACTIONS_BOT_LOGIN
+  }
+
+  function identity(): Promise<string> {
+    const key = `${baseUrl}\n${token}`
+    let known = identities.get(key)
+    if (!known) {
+      known = lookUpIdentity()
+      identities.set(key, known)
+    }
+    return known
+  }
 
   async function pullRequestHead(number: number): Promise<PullRequestRef> {
     const { data } = await octokit.rest.pulls.get({ owner, repo, pull_number: number })
@@ -124,8 +174,14 @@ export function createGitHubClient(token: string, env: NodeJS.ProcessEnv): GitHu
         repo,
         commit_sha: sha
       })
+      // A PR still open that contains the commit; else (a push after the merge) the merged PR whose merge
+      // commit, or head, is this commit. The status then goes on the commit the run deployed.
       const open = data.find(pull => pull.state === 'open')
       if (open) return { number: open.number, headSha: open.head.sha }
+      const merged = data.find(
+        pull => Boolean(pull.merged_at) && (pull.merge_commit_sha === sha || pull.head.sha === sha)
+      )
+      if (merged) return { number: merged.number, headSha: sha, merged: true }
     }
     core.info(
       `No pull request found for this ${eventName || 'run'}${sha ? ` (commit ${sha.slice(0, 7)})` : ''}.`
@@ -137,6 +193,7 @@ export function createGitHubClient(token: string, env: NodeJS.ProcessEnv): GitHu
     prNumber: number,
     marker: string
   ): Promise<{ id: number; body: string } | undefined> {
+    const self = await identity()
     const pages = octokit.paginate.iterator(octokit.rest.issues.listComments, {
       owner,
       repo,
@@ -144,7 +201,9 @@ export function createGitHubClient(token: string, env: NodeJS.ProcessEnv): GitHu
       per_page: 100
     })
     for await (const page of pages) {
-      const found = page.data.find(comment => comment.body?.includes(marker))
+      const found = page.data.find(
+        comment => comment.user?.login === self && (comment.body ?? '').startsWith(marker)
+      )
       if (found) return { id: found.id, body: found.body ?? '' }
     }
     return undefined
@@ -206,6 +265,7 @@ export function createGitHubClient(token: string, env: NodeJS.ProcessEnv): GitHu
     owner,
     repo,
     findPullRequest,
+    identity,
     upsertStickyComment,
     setCommitStatus,
     getPermission,

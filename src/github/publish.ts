@@ -1,11 +1,14 @@
 /**
  * Writes a run's report to GitHub: the sticky PR comment, the commit status and the job summary.
- * Every failure becomes a warning; publishing never changes a rollout's outcome.
+ * Every failure becomes a warning; publishing never changes a rollout's outcome. Everything published is
+ * scrubbed of the run's secrets first (see secret-scrubber).
  */
 import { appendFile } from 'node:fs/promises'
 import { COMMANDS } from '../engine/commands.js'
+import { codeSpan, escapeMarkdown } from '../report/markdown.js'
 import { renderReport, reportMarker, withNotice } from '../report/render-markdown.js'
 import type { RunReport } from '../report/types.js'
+import { runSecrets, scrubSecrets } from '../common/secret-scrubber.js'
 import {
   createGitHubClient,
   describeGitHubError,
@@ -26,6 +29,20 @@ export interface PublishOptions {
   env: NodeJS.ProcessEnv
   /** Where the job summary goes; default: appended to the file named by `GITHUB_STEP_SUMMARY`. */
   summaryWriter?: (markdown: string) => Promise<void>
+  /** The PR and commit found when the run started (`findReportTarget`); default: found when publishing. */
+  target?: ReportTarget
+}
+
+/**
+ * Where a run reports: the PR and the commit that gets the status, as they were when the run started. A
+ * push to the PR during a run (after a maintainer's `/canary advance`, say) must not get the status of a
+ * stage nobody approved for it.
+ */
+export interface ReportTarget {
+  pull?: PullRequestRef
+  /** The commit that gets the status: the PR's recorded commit, else the run's `GITHUB_SHA`. */
+  sha?: string
+  warnings: string[]
 }
 
 export interface PublishResult {
@@ -37,6 +54,11 @@ export interface PublishResult {
 
 export function statusContext(service: string): string {
   return `canary/${service}`
+}
+
+/** Text on its way to GitHub, without the run's secrets or the token, whole or cut short. */
+function scrub(text: string, token: string): string {
+  return runSecrets.scrub(scrubSecrets(text, token ? [token] : []))
 }
 
 /** The commit status a run should leave, or undefined when it should leave none (dry runs, `status`). */
@@ -90,26 +112,26 @@ async function attempt<T>(
   }
 }
 
-/** The GitHub client and the PR to report on, or undefined (with a warning) when there is no way to reach them. */
-async function connect(
-  options: PublishOptions,
-  warnings: string[]
-): Promise<{ client: GitHubClient; pull?: PullRequestRef } | undefined> {
-  if (!options.token) {
-    warnings.push('GitHub: no github-token given; the PR comment and commit status were not written')
-    return undefined
-  }
+/**
+ * Finds the PR and the commit to report on. The action calls this when the run starts, before anything is
+ * watched; never throws.
+ */
+export async function findReportTarget(options: PublishOptions): Promise<ReportTarget> {
+  const warnings: string[] = []
+  const sha = options.env.GITHUB_SHA
+  if (!options.token || !(options.kinds.has('comment') || options.kinds.has('status')))
+    return { sha, warnings }
   let client: GitHubClient
   try {
     client = createGitHubClient(options.token, options.env)
   } catch (error) {
     warnings.push(describeGitHubError('set up the GitHub client', error, options.token))
-    return undefined
+    return { sha, warnings }
   }
   const pull = await attempt('find the pull request', options.token, warnings, () =>
     client.findPullRequest(options.prNumber)
   )
-  return { client, pull }
+  return { pull, sha: pull?.headSha ?? sha, warnings }
 }
 
 /** Writes the sticky comment (the body, or a function of the existing body) and the commit status. */
@@ -121,9 +143,20 @@ async function writeCommentAndStatus(
   warnings: string[]
 ): Promise<{ prNumber?: number; commentUrl?: string }> {
   if (!comment && !status) return {}
-  const connection = await connect(options, warnings)
-  if (!connection) return {}
-  const { client, pull } = connection
+  if (!options.token) {
+    warnings.push('GitHub: no github-token given; the PR comment and commit status were not written')
+    return {}
+  }
+  const found = options.target ?? (await findReportTarget(options))
+  warnings.push(...found.warnings)
+  let client: GitHubClient
+  try {
+    client = createGitHubClient(options.token, options.env)
+  } catch (error) {
+    warnings.push(describeGitHubError('set up the GitHub client', error, options.token))
+    return {}
+  }
+  const { pull, sha } = found
   let commentUrl: string | undefined
   if (comment && pull) {
     const written = await attempt(
@@ -135,7 +168,6 @@ async function writeCommentAndStatus(
     )
     commentUrl = written?.url
   }
-  const sha = pull?.headSha ?? options.env.GITHUB_SHA
   if (status && sha) {
     await attempt(
       `set the commit status on ${sha.slice(0, 7)}`,
@@ -145,7 +177,7 @@ async function writeCommentAndStatus(
         client.setCommitStatus(
           sha,
           status.state,
-          status.description,
+          scrub(status.description, options.token),
           statusContext(target.service),
           target.runUrl ?? commentUrl
         ),
@@ -156,7 +188,10 @@ async function writeCommentAndStatus(
 }
 
 export async function publishReports(report: RunReport, options: PublishOptions): Promise<PublishResult> {
-  const markdown = renderReport(report, { marker: reportMarker(report.namespace, report.service) })
+  const markdown = scrub(
+    renderReport(report, { marker: reportMarker(report.namespace, report.service) }),
+    options.token
+  )
   const warnings: string[] = []
   if (options.kinds.has('summary')) {
     await attempt('write the job summary', options.token, warnings, () => writeJobSummary(markdown, options))
@@ -187,10 +222,11 @@ export interface RunFailure {
 export async function publishFailure(failure: RunFailure, options: PublishOptions): Promise<string[]> {
   const warnings: string[] = []
   const marker = reportMarker(failure.namespace, failure.service)
-  const notice = `The last run failed: ${failure.message}`
+  const message = scrub(failure.message, options.token)
+  const notice = `The last run failed: ${escapeMarkdown(message)}`
   if (options.kinds.has('summary')) {
     const summary = withNotice(
-      `### ⛔ Canary \`${failure.namespace}/${failure.service}\`: failed\n`,
+      `### ⛔ Canary ${codeSpan(`${failure.namespace}/${failure.service}`)}: failed\n`,
       marker,
       notice
     )
@@ -200,7 +236,7 @@ export async function publishFailure(failure: RunFailure, options: PublishOption
     failure,
     options.kinds.has('comment') ? existing => withNotice(existing, marker, notice) : undefined,
     options.kinds.has('status')
-      ? { state: 'failure', description: truncateDescription(`failed: ${failure.message}`) }
+      ? { state: 'failure', description: truncateDescription(`failed: ${message}`) }
       : undefined,
     options,
     warnings

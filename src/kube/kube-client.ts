@@ -4,6 +4,7 @@
  * spent on the hot path; only `applyManifest` (arbitrary kinds) uses discovery.
  */
 import * as k8s from '@kubernetes/client-node'
+import { makeApiClient, makeObjectApiClient } from './http-library.js'
 import { NO_RETRY, READ_RETRY, type RetryPolicy, withRetry } from './retry-helper.js'
 
 export type Labels = Record<string, string>
@@ -134,9 +135,9 @@ export class KubeClient {
     private readonly connection: KubeConnection,
     private readonly onRetry: (message: string) => void = () => {}
   ) {
-    this.custom = connection.config.makeApiClient(k8s.CustomObjectsApi)
-    this.core = connection.config.makeApiClient(k8s.CoreV1Api)
-    this.apps = connection.config.makeApiClient(k8s.AppsV1Api)
+    this.custom = makeApiClient(connection.config, k8s.CustomObjectsApi)
+    this.core = makeApiClient(connection.config, k8s.CoreV1Api)
+    this.apps = makeApiClient(connection.config, k8s.AppsV1Api)
   }
 
   async namespaceExists(namespace: string): Promise<boolean> {
@@ -269,7 +270,7 @@ export class KubeClient {
 
   /** Create or update any object (deploy manifests): read it, then create, or replace at the read resourceVersion. */
   async applyManifest(object: KubeObject, options: WriteOptions): Promise<'created' | 'updated'> {
-    this.objects ??= k8s.KubernetesObjectApi.makeApiClient(this.connection.config)
+    this.objects ??= makeObjectApiClient(this.connection.config)
     const api = this.objects
     const label = `${object.kind} ${object.metadata.namespace ?? ''}/${object.metadata.name}`
     const current = await this.call(`get ${label}`, READ_RETRY, () => api.read(object as never)).catch(

@@ -3,7 +3,10 @@
  */
 import type { Evaluation } from '../analysis/types.js'
 import { latestEvaluations } from './evaluations.js'
+import { bounded, codeBlock, codeSpan, escapeHtml, escapeHtmlText, escapeMarkdown } from './markdown.js'
 import type { LadderEntry, RunReport, RunStatus, StageState } from './types.js'
+
+export { escapeHtml }
 
 /** GitHub rejects comment bodies over 65,536 characters; stay clear of it. */
 const DEFAULT_MAX_CHARS = 65000
@@ -48,19 +51,16 @@ const VERDICT_LABEL: Record<Evaluation['verdict'], string> = {
   nodata: '⚠️ no data'
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
-}
-
 const NOTICE_START = '<!-- canary-notice -->'
 const NOTICE_END = '<!-- /canary-notice -->'
 
 /**
  * The sticky comment body with a warning notice right after the marker, replacing any earlier notice and keeping
- * the rest of the report. The next full report rewrites the body, which clears the notice.
+ * the rest of the report. The next full report rewrites the body, which clears the notice. `notice` is Markdown:
+ * callers escape what they did not write (see `escapeMarkdown`).
  */
 export function withNotice(existingBody: string | undefined, marker: string, notice: string): string {
-  const section = `${NOTICE_START}\n> [!WARNING]\n> ${escapeHtml(notice.replace(/\r?\n/g, ' '))}\n${NOTICE_END}`
+  const section = `${NOTICE_START}\n> [!WARNING]\n> ${notice.replace(/\s*[\r\n]+\s*/g, ' ')}\n${NOTICE_END}`
   const rest = (existingBody ?? '')
     .replace(marker, '')
     .replace(new RegExp(`${NOTICE_START}[\\s\\S]*?${NOTICE_END}\\n*`), '')
@@ -68,29 +68,35 @@ export function withNotice(existingBody: string | undefined, marker: string, not
   return `${marker}\n${section}\n\n${rest}`.trimEnd() + '\n'
 }
 
-/** Text for one Markdown table cell: HTML-escaped, pipes escaped, on one line, bounded. */
+/** Foreign text for one Markdown table cell: on one line, bounded, shown exactly as written. */
 export function tableCell(text: string): string {
-  const oneLine = text.replace(/\r?\n/g, ' ').trim()
-  const bounded = oneLine.length > MAX_CELL_CHARS ? `${oneLine.slice(0, MAX_CELL_CHARS - 1)}…` : oneLine
-  return escapeHtml(bounded).replace(/\|/g, '\\|')
-}
-
-function longestBacktickRun(text: string): number {
-  return (text.match(/`+/g) ?? []).reduce((longest, run) => Math.max(longest, run.length), 0)
-}
-
-/** Inline code that survives backticks in the text. Code spans show HTML literally, so no escaping. */
-function inlineCode(text: string): string {
-  const clean = text.replace(/\r?\n/g, ' ')
-  const fence = '`'.repeat(longestBacktickRun(clean) + 1)
-  const pad = clean.startsWith('`') || clean.endsWith('`') ? ' ' : ''
-  return `${fence}${pad}${clean}${pad}${fence}`
+  return escapeMarkdown(bounded(text, MAX_CELL_CHARS))
 }
 
 function table(header: string[], rows: string[][]): string {
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`]
   for (const row of rows) lines.push(`| ${row.join(' | ')} |`)
   return lines.join('\n')
+}
+
+/** `2024-05-01T10:59:00.123Z` -> `10:59:00` on the report's day, `2024-04-30 23:59:00` on another (UTC). */
+export function shortTime(iso: string | undefined, day: string): string {
+  if (!iso) return ''
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(iso)
+  if (!match) return iso
+  return match[1] === day ? match[2] : `${match[1]} ${match[2]}`
+}
+
+/** The report's day (UTC): the one date the report prints in full. */
+function reportDay(report: RunReport): string {
+  return /^\d{4}-\d{2}-\d{2}/.exec(report.timings.finishedAt)?.[0] ?? ''
+}
+
+/** A number short enough for a table: at most four significant digits after the point. */
+function formatValue(value: number | null | undefined): string {
+  if (value === null || value === undefined) return '—'
+  if (!Number.isFinite(value) || Number.isInteger(value)) return String(value)
+  return String(Number(value.toPrecision(4)))
 }
 
 function currentLadderEntry(report: RunReport): LadderEntry | undefined {
@@ -103,43 +109,66 @@ function weightSplit(report: RunReport): string {
   return `${100 - canaryWeight}% ${report.stable} / ${canaryWeight}% ${report.canary}`
 }
 
+/** State, split and outcome: the first lines a reviewer reads. */
 function renderHeadline(report: RunReport): string {
   const emoji = STATUS_EMOJI[report.status] ?? 'ℹ️'
-  const stage = report.stage
-    ? `stage ${report.stage.index}/${report.ladder.length} ${report.stage.name}`
-    : 'no stage'
   const split = currentLadderEntry(report)?.split ?? weightSplit(report)
   const lines = [
-    `### ${emoji} Canary ${inlineCode(`${report.namespace}/${report.service}`)}: **${report.status}**`,
+    `### ${emoji} Canary ${codeSpan(`${report.namespace}/${report.service}`)}: **${report.status}**`,
     '',
-    `**Revision** ${inlineCode(report.revision)} · **${escapeHtml(stage)}** · **Split** ${escapeHtml(split)}`,
+    [
+      `**Revision** ${codeSpan(report.revision)}`,
+      // No stage in effect (idle, rolled back): the ladder below says where the release stopped.
+      report.stage
+        ? `**Stage** ${report.stage.index}/${report.ladder.length} ${escapeMarkdown(report.stage.name)}`
+        : undefined,
+      `**Split** ${escapeMarkdown(split)}`
+    ]
+      .filter(part => part !== undefined)
+      .join(' · '),
     '',
-    `> ${escapeHtml(report.message.replace(/\r?\n/g, ' '))}`
+    `> ${escapeMarkdown(report.message)}`
   ]
+  // Several routing objects move together: say which, so a reviewer knows the ingress moved too.
+  if (report.objects.length > 1) {
+    lines.splice(3, 0, '', `**Routing** ${report.objects.map(object => codeSpan(object)).join(', ')}`)
+  }
   if (report.dryRun) lines.push('', '_Dry run: nothing was changed in the cluster._')
   return lines.join('\n')
 }
 
-function renderRollback(report: RunReport): string | undefined {
-  const rollback = report.rollback
-  if (!rollback) return undefined
-  const measured =
-    rollback.check !== undefined
-      ? ` (check ${inlineCode(rollback.check)}: ${rollback.value ?? 'no data'}${rollback.threshold ? `, threshold ${escapeHtml(rollback.threshold)}` : ''})`
-      : ''
-  return `**⏪ Rolled back** at ${escapeHtml(rollback.at)}: ${escapeHtml(rollback.reason.replace(/\r?\n/g, ' '))}${measured}`
+/** What a reviewer can do now, in one line; undefined when there is nothing to do. */
+function renderNext(report: RunReport): string | undefined {
+  const approval = report.approval
+  if (approval) {
+    const next = `the next stage, **${escapeMarkdown(approval.nextStage)}**`
+    const ways: string[] = []
+    if (approval.environment) {
+      ways.push(
+        `approve the pending deployment to environment ${codeSpan(approval.environment)} in the workflow run`
+      )
+    }
+    if (approval.comment)
+      ways.push(`comment ${codeSpan(approval.comment)} on this pull request (write permission)`)
+    if (ways.length === 0) return `**Next** The next run applies ${next}.`
+    return `**Next** To apply ${next}: ${ways.join(', or ')}.`
+  }
+  if (report.status === 'rolled-back' && !report.dryRun) {
+    return `**Next** Release a new revision, or start ${codeSpan(report.revision)} again from the pin with the \`retry\` command (\`/canary retry\`) once the cause is fixed.`
+  }
+  return undefined
 }
 
 function renderLadder(report: RunReport): string {
+  const day = reportDay(report)
   const rows = report.ladder.map(entry => [
     String(entry.index),
     tableCell(entry.name),
     tableCell(entry.split),
     STATE_LABEL[entry.state] ?? tableCell(entry.state),
-    tableCell(entry.at ?? ''),
-    tableCell(entry.runId ?? '')
+    tableCell(shortTime(entry.at, day))
   ])
-  return ['#### Stages', '', table(['#', 'Stage', 'Traffic split', 'State', 'When', 'Run'], rows)].join('\n')
+  return ['#### Stages', '', table(['#', 'Stage', 'Traffic split', 'State', 'When (UTC)'], rows)].join('\n')
 }
 
 function renderChecks(report: RunReport): string {
@@ -147,34 +176,24 @@ function renderChecks(report: RunReport): string {
   if (evaluations.length === 0) return '#### Checks\n\n_No check was evaluated in this run._'
   const rows = evaluations.map(evaluation => [
     tableCell(evaluation.check),
-    tableCell(evaluation.kind),
-    evaluation.value === null ? '—' : tableCell(String(evaluation.value)),
+    formatValue(evaluation.value),
     tableCell(evaluation.threshold),
-    VERDICT_LABEL[evaluation.verdict] ?? tableCell(evaluation.verdict),
-    tableCell(evaluation.message),
-    tableCell(evaluation.at)
+    VERDICT_LABEL[evaluation.verdict] ?? tableCell(evaluation.verdict)
   ])
+  // What a failed or silent check said, unless the outcome line above already says it.
+  const details = evaluations
+    .filter(evaluation => evaluation.verdict !== 'pass' && !report.message.includes(evaluation.message))
+    .map(evaluation => `- ${tableCell(evaluation.check)}: ${tableCell(evaluation.message)}`)
+  const last = evaluations.reduce(
+    (latest, evaluation) => (evaluation.at > latest ? evaluation.at : latest),
+    ''
+  )
   return [
-    '#### Checks (last evaluation)',
+    `#### Checks (last evaluation, ${shortTime(last, reportDay(report))} UTC)`,
     '',
-    table(['Check', 'Kind', 'Value', 'Threshold', 'Verdict', 'Details', 'At'], rows)
+    table(['Check', 'Value', 'Threshold', 'Verdict'], rows),
+    ...(details.length > 0 ? ['', ...details] : [])
   ].join('\n')
-}
-
-function renderApproval(report: RunReport): string | undefined {
-  const approval = report.approval
-  if (!approval) return undefined
-  const next = `the next stage, **${escapeHtml(approval.nextStage)}**`
-  const ways: string[] = []
-  if (approval.environment) {
-    ways.push(
-      `approve the pending deployment to environment ${inlineCode(approval.environment)} in the workflow run`
-    )
-  }
-  if (approval.comment)
-    ways.push(`comment ${inlineCode(approval.comment)} on this pull request (write permission)`)
-  if (ways.length === 0) return `#### Next\n\nThe next run applies ${next}.`
-  return `#### Next\n\nTo apply ${next}: ${ways.join(', or ')}.`
 }
 
 function renderWarnings(report: RunReport): string | undefined {
@@ -196,11 +215,15 @@ export interface WeightPoint {
   event: string
 }
 
-/** Weight-over-time points: from the history when there is one, else from the ladder's reached stages. */
+/**
+ * Weight-over-time points of this release (the history entries of the report's revision): from the history
+ * when there is one, else from the ladder's reached stages. Earlier releases stay in the report file.
+ */
 export function weightPoints(report: RunReport): WeightPoint[] {
-  if (report.history.length > 0) {
+  const history = report.history.filter(entry => entry.revision === report.revision)
+  if (history.length > 0) {
     let weight = 0
-    return report.history.map((entry, position) => {
+    return history.map((entry, position) => {
       weight = entry.weight ?? weight
       return { step: position + 1, at: entry.at, weight, event: entry.event }
     })
@@ -218,40 +241,64 @@ export function weightPoints(report: RunReport): WeightPoint[] {
   return points
 }
 
-function renderWeightChart(points: WeightPoint[], omitted: number): string | undefined {
+/** A weight as the chart may print it: a whole percentage, whatever the history held. */
+function chartWeight(weight: number): number {
+  return Number.isFinite(weight) ? Math.min(100, Math.max(0, Math.round(weight))) : 0
+}
+
+/** The history event as a row says it; a rollback's reason is already in the outcome line. */
+function eventText(event: string, report: RunReport): string {
+  const reason = report.rollback?.reason
+  return reason && event === `rolled back: ${reason}` ? 'rolled back (reason above)' : event
+}
+
+/** The release's history, collapsed: a weight chart and the events, with short times. */
+function renderHistory(report: RunReport, points: WeightPoint[], omitted: number): string | undefined {
   if (points.length === 0) return undefined
-  const chart = [
-    '```mermaid',
-    'xychart-beta',
-    '  title "Canary weight over time"',
-    `  x-axis "step" [${points.map(point => point.step).join(', ')}]`,
-    '  y-axis "canary weight %" 0 --> 100',
-    `  line [${points.map(point => point.weight).join(', ')}]`,
-    '```'
-  ].join('\n')
+  const day = reportDay(report)
+  const chart = codeBlock(
+    [
+      'xychart-beta',
+      '  title "Canary weight over time"',
+      `  x-axis "step" [${points.map(point => point.step).join(', ')}]`,
+      '  y-axis "canary weight %" 0 --> 100',
+      `  line [${points.map(point => chartWeight(point.weight)).join(', ')}]`
+    ].join('\n'),
+    'mermaid'
+  )
   const rows = points.map(point => [
     String(point.step),
-    tableCell(point.at),
-    `${point.weight}%`,
-    tableCell(point.event)
+    tableCell(shortTime(point.at, day)),
+    `${chartWeight(point.weight)}%`,
+    tableCell(eventText(point.event, report))
   ])
+  const count = points.length + omitted
   const note = omitted > 0 ? `\n\n_${omitted} older point(s) omitted to keep this report short._` : ''
-  return (
-    [
-      '#### Canary weight over time',
-      '',
-      chart,
-      '',
-      table(['Step', 'When', 'Canary weight', 'Event'], rows)
-    ].join('\n') + note
-  )
+  return [
+    `<details><summary>History of ${escapeHtmlText(report.revision)} (${count} event${count === 1 ? '' : 's'})</summary>`,
+    '',
+    chart,
+    '',
+    table(['Step', 'When (UTC)', 'Canary weight', 'Event'], rows) + note,
+    '',
+    '</details>'
+  ].join('\n')
+}
+
+/** "update VirtualService default/reviews ×2, create …": each change once, with its count. */
+function changeList(report: RunReport): string {
+  const counts = new Map<string, number>()
+  for (const change of report.changes) {
+    const key = `${change.action} ${change.object}`
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  return [...counts].map(([key, count]) => (count > 1 ? `${key} ×${count}` : key)).join(', ')
 }
 
 /** The routing change of this run; `budget` bounds the diff text (undefined: unbounded, 0: omitted). */
 function renderChanges(report: RunReport, budget: number | undefined): string | undefined {
   if (report.changes.length === 0) return undefined
-  const objects = report.changes.map(change => `${change.action} ${change.object}`).join(', ')
-  const summary = `<summary>Routing change in this run: ${escapeHtml(objects)}</summary>`
+  const summary = `<summary>Routing change in this run: ${escapeHtmlText(changeList(report))}</summary>`
   if (budget === 0) {
     return `<details>${summary}\n\n_The diff is too large for this report; the run's report file has it._\n\n</details>`
   }
@@ -262,15 +309,19 @@ function renderChanges(report: RunReport, budget: number | undefined): string | 
     const omitted = diff.length - budget
     diff = `${diff.slice(0, budget)}\n… ${omitted} more characters omitted (see the run's report file)`
   }
-  const fence = '`'.repeat(Math.max(3, longestBacktickRun(diff) + 1))
-  return `<details>${summary}\n\n${fence}diff\n${diff}\n${fence}\n\n</details>`
+  return `<details>${summary}\n\n${codeBlock(diff, 'diff')}\n\n</details>`
 }
 
+/** The one place the full date is printed. */
 function renderFooter(report: RunReport): string {
   const run = report.run.url
-    ? `[workflow run${report.run.id ? ` ${escapeHtml(report.run.id)}` : ''}](${encodeURI(report.run.url)})`
+    ? `[workflow run${report.run.id ? ` ${escapeMarkdown(report.run.id)}` : ''}](${encodeURI(report.run.url)})`
     : 'local run'
-  return `<sub>${escapeHtml(report.command)} · ${run} · finished ${escapeHtml(report.timings.finishedAt)} · istio-canary-action</sub>`
+  const finished = report.timings.finishedAt.replace(
+    /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}).*$/,
+    '$1 $2 UTC'
+  )
+  return `<sub>${escapeMarkdown(report.command)} · ${run} · finished ${escapeMarkdown(finished)} · istio-canary-action</sub>`
 }
 
 interface Trim {
@@ -280,17 +331,20 @@ interface Trim {
   keepPoints?: number
 }
 
+/**
+ * The order a reviewer reads in: state, split and outcome; the checks' verdicts; what to do next; the
+ * stages. History, routing diffs and warnings are collapsed below.
+ */
 function assemble(report: RunReport, marker: string, points: WeightPoint[], trim: Trim): string {
   const kept = trim.keepPoints === undefined ? points : points.slice(points.length - trim.keepPoints)
   const sections = [
     marker,
     renderHeadline(report),
-    renderRollback(report),
-    renderLadder(report),
     renderChecks(report),
-    renderApproval(report),
+    renderNext(report),
+    renderLadder(report),
     renderWarnings(report),
-    renderWeightChart(kept, points.length - kept.length),
+    renderHistory(report, kept, points.length - kept.length),
     renderChanges(report, trim.diffBudget),
     renderFooter(report)
   ]

@@ -235,6 +235,96 @@ describe('http check', () => {
   })
 })
 
+describe('http check redirects', () => {
+  const KEY = 'apiKeyS3cretValue0123456789abcdef'
+  let other: StubServer | undefined
+  afterEach(async () => {
+    await other?.close()
+    other = undefined
+  })
+
+  const check = (url: string, overrides: Partial<HttpCheck> = {}): HttpCheck => ({
+    kind: 'http',
+    name: 'smoke',
+    url,
+    method: 'GET',
+    headers: {},
+    expectStatus: [200],
+    timeoutMs: 2000,
+    ...overrides
+  })
+
+  /** The checked service: /productpage redirects to `target`, /old to /productpage on itself. */
+  async function redirecting(target: () => string): Promise<StubServer> {
+    stub = await startStubServer((request, response) => {
+      if (request.path === '/productpage') return response.writeHead(302, { location: target() }).end()
+      if (request.path === '/old') return response.writeHead(301, { location: '/new' }).end()
+      response.writeHead(200, { 'content-type': 'text/html' }).end('Book Reviews')
+    })
+    return stub
+  }
+
+  it('does not send plan headers to another origin a redirect points to', async () => {
+    other = await startStubServer((_request, response) => response.writeHead(200).end('thanks'))
+    const service = await redirecting(() => `${other!.url}/collect`)
+    const evaluation = await evaluateCheck(
+      check(`${service.url}/productpage`, { headersFromEnv: { 'x-api-key': 'SMOKE_KEY' } }),
+      testEnvironment({ env: { SMOKE_KEY: KEY } })
+    )
+    expect(other.requests).toEqual([])
+    expect(service.requests[0].headers['x-api-key']).toBe(KEY)
+    expect(evaluation).toMatchObject({ verdict: 'fail', value: 302 })
+    expect(evaluation.message).toContain(`status 302 (redirect to ${other.url} not followed`)
+    expect(evaluation.message).not.toContain(KEY)
+  })
+
+  it('lets a plan accept that redirect as the healthy answer', async () => {
+    other = await startStubServer((_request, response) => response.writeHead(200).end())
+    const service = await redirecting(() => `${other!.url}/login`)
+    const evaluation = await evaluateCheck(
+      check(`${service.url}/productpage`, { headers: { cookie: 'user=test-user' }, expectStatus: [302] }),
+      testEnvironment()
+    )
+    expect(evaluation).toMatchObject({ verdict: 'pass', value: 302 })
+    expect(other.requests).toEqual([])
+  })
+
+  it('follows redirects within the origin with the plan headers', async () => {
+    const service = await redirecting(() => '/unused')
+    const evaluation = await evaluateCheck(
+      check(`${service.url}/old`, { headersFromEnv: { 'x-api-key': 'SMOKE_KEY' }, expectBody: 'Book' }),
+      testEnvironment({ env: { SMOKE_KEY: KEY } })
+    )
+    expect(evaluation).toMatchObject({ verdict: 'pass', value: 200 })
+    expect(service.requests.map(request => [request.path, request.headers['x-api-key']])).toEqual([
+      ['/old', KEY],
+      ['/new', KEY]
+    ])
+  })
+
+  it('follows any redirect when the request carries no header from the plan', async () => {
+    other = await startStubServer((_request, response) => response.writeHead(200).end('Book Reviews'))
+    const service = await redirecting(() => `${other!.url}/productpage`)
+    const evaluation = await evaluateCheck(check(`${service.url}/productpage`), testEnvironment())
+    expect(evaluation).toMatchObject({ verdict: 'pass', value: 200 })
+    expect(other.requests).toHaveLength(1)
+  })
+
+  it('fails a header value the HTTP client cannot send, without quoting it', async () => {
+    const service = await redirecting(() => '/unused')
+    const evaluation = await evaluateCheck(
+      check(`${service.url}/new`, { headersFromEnv: { 'x-api-key': 'SMOKE_KEY' } }),
+      testEnvironment({ env: { SMOKE_KEY: `${KEY}\n` } })
+    )
+    expect(evaluation).toMatchObject({ verdict: 'fail', value: null })
+    expect(evaluation.message).toMatch(
+      /^header x-api-key: environment variable SMOKE_KEY contains a line break/
+    )
+    expect(evaluation.message).not.toContain(KEY.slice(0, 8))
+    expect(service.requests).toEqual([])
+  })
+})
+
 describe('kubernetes check', () => {
   const check = { kind: 'kubernetes' as const, name: 'canary-pods', maxRestarts: 1 }
 

@@ -198,4 +198,33 @@ describe('rangeQuery', () => {
     expect(basic.message).not.toContain('s3cr3t-pw')
     expect(basic.message).not.toContain('alice')
   })
+
+  it('redacts an echoed token before cutting the answer, so no part of it survives the cut', async () => {
+    const token = 'tok-0123456789abcdefghij'
+    stub = await startStubServer((request, response) =>
+      response
+        .writeHead(401, { 'content-type': 'text/plain' })
+        .end(`${'x'.repeat(180)} ${String(request.headers.authorization)} is not valid`)
+    )
+    const error = await instantQuery({ url: stub.url, bearerTokenEnv: 'T' }, 'up', {
+      env: { T: token }
+    }).then(
+      () => new Error('resolved'),
+      (reason: Error) => reason
+    )
+    expect(error.message).toMatch(/HTTP 401 Unauthorized: x{180} \*\*\* is not valid$/)
+    expect(error.message).not.toContain(token.slice(0, 8))
+  })
+
+  it('keeps a header value the HTTP client refuses out of its error', async () => {
+    const server = await prometheusAnswering(200, vectorResult(1))
+    const error = await instantQuery({ url: server.url, bearerTokenEnv: 'T' }, 'up', {
+      env: { T: 'tok-0123456789\nabcdef' }
+    }).then(
+      () => new Error('resolved'),
+      (reason: Error) => reason
+    )
+    expect(error.message).toMatch(/^prometheus: /)
+    expect(error.message).not.toContain('tok-0123')
+  })
 })

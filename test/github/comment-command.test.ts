@@ -96,8 +96,19 @@ describe('resolveCommentCommand', () => {
       TOKEN
     )
     expect(resolution.kind).toBe('refused')
-    expect(resolution.kind === 'refused' && resolution.reason).toMatch(/unknown command `deploy-everything`/)
+    expect(resolution.kind === 'refused' && resolution.reason).toMatch(/unknown command 'deploy-everything'/)
     expect(github.requests.some(request => request.path.includes('/permission'))).toBe(false)
+  })
+
+  it('does not repeat a word that could carry Markdown, links or mentions', async () => {
+    const word = 'x`[Approve](https://evil.example/a)`@victim'
+    const resolution = await resolveCommentCommand(commentEvent(`/canary ${word}`, 'maintainer'), TOKEN)
+    expect(resolution).toMatchObject({
+      kind: 'refused',
+      reason: 'unknown command: use /canary status|advance|rollback|promote|retry'
+    })
+    const nothing = await resolveCommentCommand(commentEvent('/canary', 'maintainer'), TOKEN)
+    expect(nothing).toMatchObject({ kind: 'refused', reason: expect.stringMatching(/^no command given/) })
   })
 
   it('ignores ordinary comments, comments on issues and edited comments silently', async () => {
@@ -138,6 +149,7 @@ describe('resolveCommentCommand', () => {
     }
 
     expect(await postRefusal({ ...options, reason: 'first <reason>' })).toEqual([])
+    expect(sticky.body).toContain('refused: first \\<reason\\>')
     expect(await postRefusal({ ...options, reason: 'second reason' })).toEqual([])
 
     expect(github.comments).toHaveLength(1)
@@ -153,6 +165,11 @@ describe('withRefusal', () => {
   it('creates a body with the marker first when there is no comment yet', () => {
     const body = withRefusal(undefined, marker, 'someone', 'unknown command')
     expect(body.split('\n')[0]).toBe(marker)
-    expect(body).toContain('`/canary` from @someone refused: unknown command')
+    expect(body).toContain('`/canary` from `@someone` refused: unknown command')
+  })
+
+  it('escapes the reason, so a refusal renders no link or mention', () => {
+    const body = withRefusal(undefined, marker, 'someone', '[x](https://evil.example) @victim *y*')
+    expect(body).toContain('refused: \\[x\\](https\\://evil.example) @\u2060victim \\*y\\*')
   })
 })

@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
-import { commitStatusFor, publishReports, type ReportKind } from '../../src/github/publish.js'
+import {
+  commitStatusFor,
+  findReportTarget,
+  publishFailure,
+  publishReports,
+  type ReportKind
+} from '../../src/github/publish.js'
 import { reportMarker } from '../../src/report/render-markdown.js'
+import { runSecrets } from '../../src/common/secret-scrubber.js'
 import { startFakeGitHub, type FakeGitHub } from '../support/github-api/fake-github.js'
 import { setWorkflowEnv, type WorkflowEnv } from '../support/github-api/workflow-env.js'
 import { sampleReport } from '../report/sample-report.js'
@@ -11,6 +18,7 @@ const HEAD_SHA = 'aaaa000000000000000000000000000000000001'
 const PUSH_SHA = 'bbbb000000000000000000000000000000000002'
 const ALL_KINDS = new Set<ReportKind>(['comment', 'status', 'summary'])
 const marker = reportMarker('default', 'reviews')
+const MERGE_SHA = 'dddd000000000000000000000000000000000004'
 
 const pullRequestEvent = {
   action: 'synchronize',
@@ -233,5 +241,119 @@ describe('publishReports', () => {
       readFileSync(workflow!.summaryPath, 'utf8')
     ]
     for (const text of written) expect(text).not.toContain(TOKEN)
+  })
+})
+
+describe('the sticky comment belongs to the token that writes it', () => {
+  it('never adopts a comment with the marker that someone else wrote, nor one not starting with it', async () => {
+    const env = useEvent('pull_request', pullRequestEvent)
+    const forged = github.addComment(7, `${marker}\n### ✅ Canary: **completed** (forged)`, 'mallory')
+    const quoting = github.addComment(7, `> ${marker}\n> old`, 'github-actions[bot]')
+
+    await publishReports(sampleReport(), { token: TOKEN, kinds: new Set(['comment']), env })
+    await publishReports(sampleReport({ status: 'completed' }), {
+      token: TOKEN,
+      kinds: new Set(['comment']),
+      env
+    })
+
+    expect(forged.body).toContain('(forged)')
+    expect(quoting.body).toBe(`> ${marker}\n> old`)
+    const own = github.comments.filter(comment => comment !== forged && comment !== quoting)
+    expect(own).toHaveLength(1)
+    expect(own[0]).toMatchObject({ user: 'github-actions[bot]' })
+    expect(own[0].body.startsWith(marker)).toBe(true)
+    expect(own[0].body).toContain('**completed**')
+    expect(
+      github.requests.filter(request => request.method === 'PATCH').map(request => request.path)
+    ).toEqual([`/repos/octo-org/bookinfo/issues/comments/${own[0].id}`])
+  })
+
+  it('finds the identity of a personal token with GET /user, once', async () => {
+    await github.close()
+    github = await startFakeGitHub({
+      pulls: [{ number: 7, headSha: HEAD_SHA }],
+      tokenKind: 'user',
+      botLogin: 'release-bot'
+    })
+    const env = useEvent('pull_request', pullRequestEvent)
+    const others = github.addComment(7, `${marker}\nanother workflow's report`, 'github-actions[bot]')
+    const own = github.addComment(7, `${marker}\nold report`, 'release-bot')
+    const token = 'ghp_personalTokenValue000111222333'
+
+    await publishReports(sampleReport(), { token, kinds: new Set(['comment']), env })
+    await publishReports(sampleReport(), { token, kinds: new Set(['comment']), env })
+
+    expect(others.body).toContain("another workflow's report")
+    expect(own.body).toContain('**advanced**')
+    expect(github.requests.filter(request => request.path === '/user')).toHaveLength(1)
+    expect(github.requests.some(request => request.path === '/graphql')).toBe(false)
+  })
+
+  it("takes the default token's identity when neither GET /user nor GraphQL answers", async () => {
+    const env = useEvent('pull_request', pullRequestEvent)
+    github.failRoute('POST', /^\/graphql$/, 403)
+    const own = github.addComment(7, `${marker}\nold report`, 'github-actions[bot]')
+    const token = 'ghs_anotherInstallationToken4455667788'
+    const result = await publishReports(sampleReport(), { token, kinds: new Set(['comment']), env })
+    expect(result.warnings).toEqual([])
+    expect(own.body).toContain('**advanced**')
+    expect(github.comments).toHaveLength(1)
+  })
+})
+
+describe('which PR and commit a run reports on', () => {
+  it('after a merge, finds the merged PR from its merge commit and sets the status on that commit', async () => {
+    github.pulls.splice(0, 1, { number: 7, headSha: HEAD_SHA, mergeCommitSha: MERGE_SHA })
+    workflow = setWorkflowEnv({ apiUrl: github.url, eventName: 'push', event: {}, sha: MERGE_SHA })
+    const result = await publishReports(sampleReport(), { token: TOKEN, kinds: ALL_KINDS, env: workflow.env })
+    expect(result.warnings).toEqual([])
+    expect(result.prNumber).toBe(7)
+    expect(github.comments.map(comment => comment.issueNumber)).toEqual([7])
+    expect(github.statuses.map(status => status.sha)).toEqual([MERGE_SHA])
+  })
+
+  it('uses the PR and commit found when the run started, whatever the PR holds when publishing', async () => {
+    const env = useEvent('issue_comment', {
+      action: 'created',
+      comment: { id: 9, body: '/canary advance', user: { login: 'maintainer' } },
+      issue: { number: 7, pull_request: { url: 'x' } }
+    })
+    const options = { token: TOKEN, kinds: ALL_KINDS, env, prNumber: 7 }
+    const target = await findReportTarget(options)
+    expect(target).toEqual({ pull: { number: 7, headSha: HEAD_SHA }, sha: HEAD_SHA, warnings: [] })
+
+    github.pulls[0].headSha = 'ffff000000000000000000000000000000000009'
+    await publishReports(sampleReport(), { ...options, target })
+    expect(github.statuses.map(status => status.sha)).toEqual([HEAD_SHA])
+    expect(github.requests.filter(request => request.path.endsWith('/pulls/7'))).toHaveLength(1)
+  })
+})
+
+describe('secrets', () => {
+  it('scrubs every registered secret, whole or cut short, from the comment, the summary and the status', async () => {
+    const secret = 'registeredS3cretValueForTheScrubber42'
+    runSecrets.add(secret)
+    const env = useEvent('pull_request', pullRequestEvent)
+    const report = sampleReport({ message: `server said ${secret.slice(0, 11)}… and ${secret}` })
+    report.evaluations[2] = {
+      ...report.evaluations[2],
+      verdict: 'fail',
+      message: `echo ${secret.slice(0, 20)}`
+    }
+    const result = await publishReports(report, { token: TOKEN, kinds: ALL_KINDS, env })
+    const failed = await publishFailure(
+      { namespace: 'default', service: 'reviews', message: `drift near ${secret.slice(0, 9)}` },
+      { token: TOKEN, kinds: ALL_KINDS, env }
+    )
+    expect([...result.warnings, ...failed]).toEqual([])
+
+    const published = [
+      readFileSync(workflow!.summaryPath, 'utf8'),
+      ...github.comments.map(comment => comment.body),
+      ...github.statuses.map(status => status.description ?? '')
+    ]
+    for (const text of published) expect(text).not.toContain(secret.slice(0, 8))
+    expect(github.comments[0].body).toContain('server said ***… and ***')
   })
 })

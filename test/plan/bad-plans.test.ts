@@ -495,6 +495,29 @@ const BAD_PLANS: BadPlan[] = [
     message: 'not the secret itself'
   },
   {
+    what: "the runner's inputs as a credential",
+    yaml: withCheck(
+      'prometheus: { url: "http://prom", query: up, min: 1, bearerTokenEnv: INPUT_KUBECONFIG }'
+    ),
+    field: 'analysis.checks[0].prometheus.bearerTokenEnv',
+    message:
+      "names INPUT_KUBECONFIG, one of the runner's own variables (INPUT_*, ACTIONS_*, GITHUB_*, RUNNER_*, STATE_*)"
+  },
+  {
+    what: "the runner's runtime token as a header",
+    yaml: withCheck('http: { url: "http://a", headersFromEnv: { x-token: actions_runtime_token } }'),
+    field: 'analysis.checks[0].http.headersFromEnv.x-token',
+    message: 'put the credential in a variable of your own'
+  },
+  {
+    what: 'the workflow token as basic-auth password',
+    yaml: withCheck(
+      'prometheus: { url: "http://prom", query: up, min: 1, usernameEnv: U, passwordEnv: GITHUB_TOKEN }'
+    ),
+    field: 'analysis.checks[0].prometheus.passwordEnv',
+    message: "names GITHUB_TOKEN, one of the runner's own variables"
+  },
+  {
     what: 'username without password',
     yaml: withCheck('prometheus: { url: "http://prom", query: up, min: 1, usernameEnv: U }'),
     field: 'analysis.checks[0].prometheus.passwordEnv',

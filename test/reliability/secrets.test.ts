@@ -23,6 +23,8 @@ const GITHUB_TOKEN = 'ghs_githubTokenS3cretValue5b6c7d8e9f'
 const PROM_TOKEN = 'promBearerS3cretValue0f1e2d3c4b5a'
 const SMOKE_KEY = 'smokeHeaderS3cretValue99aa88bb77'
 const HEAD = 'c0ffee0000000000000000000000000000000001'
+/** A credential of the runner itself, which a plan must not be able to send anywhere. */
+const RUNTIME_TOKEN = 'runnerRuntimeS3cretValue3c4d5e6f7a8b'
 
 interface Stub {
   url: string
@@ -61,6 +63,8 @@ let kubeconfig: string
 let clientKeyData: string
 let clientKeyPem: string
 let healthy = true
+/** Prometheus refuses the token and echoes it, so that cutting its answer at 200 characters splits the token. */
+let prometheusEchoes = false
 const results: ActionResult[] = []
 
 const vector = (value: string) => ({
@@ -77,10 +81,11 @@ beforeAll(async () => {
     pulls: [{ number: 7, headSha: HEAD }]
   })
   // Healthy: the query answers 0.999; unhealthy: 0.5, under the check's minimum.
-  prometheus = await stub('authorization', () => ({
-    status: 200,
-    body: vector(healthy ? '0.999' : '0.5')
-  }))
+  prometheus = await stub('authorization', credential =>
+    prometheusEchoes
+      ? { status: 401, body: `${'x'.repeat(180)} ${credential} is not a valid token` }
+      : { status: 200, body: vector(healthy ? '0.999' : '0.5') }
+  )
   // Unhealthy, the smoke endpoint's error echoes the credential it was sent, as some proxies do: the
   // product must keep it out of everything it writes.
   smoke = await stub('x-api-key', credential =>
@@ -133,7 +138,7 @@ analysis:
         expectBody: Book Reviews
 `
 
-function workflowEnv(): Record<string, string> {
+function workflowEnv(extra: Record<string, string> = {}): Record<string, string> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'event-'))
   const eventPath = path.join(dir, 'event.json')
   writeFileSync(eventPath, JSON.stringify({ pull_request: { number: 7, head: { sha: HEAD } } }))
@@ -146,14 +151,18 @@ function workflowEnv(): Record<string, string> {
     GITHUB_RUN_ID: '4242',
     GITHUB_SERVER_URL: 'https://github.com',
     PROM_TOKEN,
-    SMOKE_KEY
+    SMOKE_KEY,
+    ...extra
   }
 }
 
-async function run(inputs: Record<string, string> = {}): Promise<ActionResult> {
+async function run(
+  inputs: Record<string, string> = {},
+  env: Record<string, string> = {}
+): Promise<ActionResult> {
   const result = await runAction({
     inputs: { plan: plan(), kubeconfig, 'github-token': GITHUB_TOKEN, ...inputs },
-    env: workflowEnv()
+    env: workflowEnv({ ACTIONS_RUNTIME_TOKEN: RUNTIME_TOKEN, ...env })
   })
   results.push(result)
   return result
@@ -168,7 +177,10 @@ function secrets(): Record<string, string> {
     'client key (PEM)': pemBody.join('').slice(8, 48),
     'GitHub token': GITHUB_TOKEN,
     'Prometheus token': PROM_TOKEN,
-    'http header from env': SMOKE_KEY
+    // What is left of the token when an error message quoting it is cut short: the runner does not mask it.
+    'Prometheus token, cut short': PROM_TOKEN.slice(0, 12),
+    'http header from env': SMOKE_KEY,
+    "the runner's runtime token": RUNTIME_TOKEN
   }
 }
 
@@ -206,8 +218,52 @@ it('runs the representative set', async () => {
   expect(failed.summary).toContain('rolled back')
 }, 120_000)
 
+it('keeps a token a server echoes out of every message, even where the message is cut inside it', async () => {
+  const rolledBack = await run({ command: 'rollback', revision: 'v2-b' })
+  expect(rolledBack.exitCode).toBe(0)
+
+  prometheusEchoes = true
+  const echoed = await run({ revision: 'v2-c' })
+  prometheusEchoes = false
+  expect(echoed.exitCode).toBe(1)
+  expect(echoed.outputs.status).toBe('rolled-back')
+  const reason = (echoed.report as { rollback: { reason: string } }).rollback.reason
+  expect(reason).toMatch(/HTTP 401 Unauthorized: x{180} \*\*\* is not a valid/)
+}, 120_000)
+
+it('refuses a header value with a line break before any write, without quoting it', async () => {
+  // A line break in the secret: the HTTP client would refuse the header with an error quoting it. The run
+  // stops before anything is written, naming the field and the variable, not the value.
+  api.clearRequests()
+  const broken = await run({ revision: 'v2-d' }, { SMOKE_KEY: `${SMOKE_KEY}\nx-injected: yes` })
+  expect(broken.exitCode).toBe(1)
+  expect(broken.annotations.find(a => a.kind === 'error')?.message).toBe(
+    'analysis.checks[1].http.headersFromEnv.x-api-key: the value of environment variable SMOKE_KEY contains a ' +
+      'line break (often a trailing newline pasted into the secret), so it cannot be sent in an HTTP header; ' +
+      'store the secret without it'
+  )
+  expect(api.writes()).toEqual([])
+  expect(smoke.authorizations.some(credential => credential.includes('x-injected'))).toBe(false)
+}, 120_000)
+
+it("refuses a plan that would send the runner's own credentials to its check URL", async () => {
+  const requestsBefore = smoke.authorizations.length
+  const stolen = await run({
+    revision: 'v2-e',
+    plan: plan().replace('x-api-key: SMOKE_KEY', 'x-api-key: ACTIONS_RUNTIME_TOKEN')
+  })
+  expect(stolen.exitCode).toBe(1)
+  expect(stolen.annotations.filter(a => a.kind === 'error').map(a => a.message)).toEqual([
+    expect.stringMatching(
+      /^plan: analysis\.checks\[1\]\.http\.headersFromEnv\.x-api-key: names ACTIONS_RUNTIME_TOKEN, one of the runner's own variables/
+    )
+  ])
+  expect(smoke.authorizations.length).toBe(requestsBefore)
+  expect(api.writes()).toEqual([])
+}, 60_000)
+
 it('never shows a secret: logs, outputs, report files, summaries, comments, statuses', () => {
-  expect(results.length).toBe(5)
+  expect(results.length).toBe(9)
   const places: [string, string][] = []
   results.forEach((result, index) => {
     const stdout = result.stdout

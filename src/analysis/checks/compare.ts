@@ -128,5 +128,5 @@ export const compareCheck: CheckKindDefinition<CompareCheck> = {
   },
   evaluate: evaluateCompare,
   threshold: compareThreshold,
-  secrets: check => sourceSecrets(check.prometheus)
+  secrets: check => sourceSecrets(check.prometheus, 'compare.prometheus')
 }

@@ -10,6 +10,8 @@ import {
 } from '../../plan/plan-yaml.js'
 
 import type { PrometheusSource } from '../prometheus-client.js'
+import { runnerVariableProblem } from '../credentials.js'
+import type { CredentialVariable } from './check-kind.js'
 
 export type { PrometheusSource }
 
@@ -39,10 +41,10 @@ export const readUrl = refine(readNonEmptyString, text => {
   return undefined
 })
 
-/** Never echoes the value: someone may have pasted the secret itself. */
+/** Never echoes the value: someone may have pasted the secret itself. Names the runner's own are refused. */
 export const readEnvName = refine(readString, text =>
   /^[A-Za-z_][A-Za-z0-9_]*$/.test(text)
-    ? undefined
+    ? runnerVariableProblem(text)
     : 'must be the name of an environment variable (letters, digits and _) holding the secret, not the secret itself'
 )
 
@@ -70,11 +72,16 @@ export function readPrometheusSource(prometheus: Mapping): PrometheusSource {
   }
 }
 
-/** The environment variables a Prometheus source reads credentials from. */
-export function sourceSecrets(source: PrometheusSource): string[] {
-  return [source.bearerTokenEnv, source.usernameEnv, source.passwordEnv].filter((name): name is string =>
-    Boolean(name)
-  )
+/** The environment variables a Prometheus source reads credentials from; `field` is where the source is. */
+export function sourceSecrets(source: PrometheusSource, field: string): CredentialVariable[] {
+  const variables: CredentialVariable[] = []
+  const add = (key: string, variable: string | undefined, sent: CredentialVariable['sent']) => {
+    if (variable) variables.push({ field: `${field}.${key}`, variable, sent })
+  }
+  add('bearerTokenEnv', source.bearerTokenEnv, 'as-is')
+  add('usernameEnv', source.usernameEnv, 'basic-user')
+  add('passwordEnv', source.passwordEnv, 'basic-password')
+  return variables
 }
 
 /** A PromQL query whose `$placeholders` are all in `allowed`. */

@@ -16,6 +16,9 @@ import { describeRequestFailure } from '../errors.js'
 import { takeUrlCredentials } from '../url-credentials.js'
 import type { CheckKindDefinition, CheckOutcome } from './check-kind.js'
 import { readEnvName, readUrl } from './fields.js'
+import { fetchForCheck } from '../http-redirects.js'
+import { scrubSecrets } from '../../common/secret-scrubber.js'
+import { headerValueProblem } from '../credentials.js'
 
 export interface HttpCheck extends CheckBase {
   kind: 'http'
@@ -66,6 +69,7 @@ function httpThreshold(check: HttpCheck): string {
 async function evaluateHttp(check: HttpCheck, env: CheckEnvironment): Promise<CheckOutcome> {
   const { url, authorization } = takeUrlCredentials(new URL(check.url))
   const headers = new Headers(check.headers)
+  const secrets: string[] = authorization ? [authorization] : []
   for (const [name, variable] of Object.entries(check.headersFromEnv ?? {})) {
     const value = env.env[variable]
     if (value === undefined) {
@@ -75,23 +79,43 @@ async function evaluateHttp(check: HttpCheck, env: CheckEnvironment): Promise<Ch
         message: `header ${name}: environment variable ${variable} is not set`
       }
     }
+    const problem = headerValueProblem(value)
+    if (problem) {
+      return {
+        value: null,
+        verdict: 'fail',
+        message: `header ${name}: environment variable ${variable} ${problem}`
+      }
+    }
     headers.set(name, value)
+    secrets.push(value)
   }
   if (authorization && !headers.has('authorization')) headers.set('authorization', authorization)
   const where = `${check.method} ${url}`
   const timeout = AbortSignal.timeout(check.timeoutMs)
   const signal = env.signal ? AbortSignal.any([env.signal, timeout]) : timeout
+  const keepToOrigin = [...headers.keys()].length > 0
   let status: number
   let body: string
+  let redirect = ''
   try {
-    const response = await fetch(url, { method: check.method, headers, signal })
+    const { response, notFollowedTo } = await fetchForCheck(
+      url,
+      { method: check.method, headers, signal },
+      keepToOrigin
+    )
     status = response.status
     body = await response.text()
+    if (notFollowedTo)
+      redirect = ` (redirect to ${notFollowedTo} not followed: the check's headers stay on its origin)`
   } catch (error) {
     return {
       value: null,
       verdict: 'fail',
-      message: `${where}: ${describeRequestFailure(error, formatDuration(check.timeoutMs))}`
+      message: scrubSecrets(
+        `${where}: ${describeRequestFailure(error, formatDuration(check.timeoutMs))}`,
+        secrets
+      )
     }
   }
 
@@ -99,7 +123,7 @@ async function evaluateHttp(check: HttpCheck, env: CheckEnvironment): Promise<Ch
     return {
       value: status,
       verdict: 'fail',
-      message: `${where}: status ${status}, expected one of ${statusList(check)}`
+      message: `${where}: status ${status}${redirect}, expected one of ${statusList(check)}`
     }
   }
   if (check.expectBody !== undefined && !RE2JS.compile(check.expectBody).matcher(body).find()) {
@@ -149,5 +173,10 @@ export const httpCheck: CheckKindDefinition<HttpCheck> = {
   },
   evaluate: evaluateHttp,
   threshold: httpThreshold,
-  secrets: check => Object.values(check.headersFromEnv ?? {})
+  secrets: check =>
+    Object.entries(check.headersFromEnv ?? {}).map(([header, variable]) => ({
+      field: `http.headersFromEnv.${header}`,
+      variable,
+      sent: 'as-is'
+    }))
 }

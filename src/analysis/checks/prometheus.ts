@@ -83,7 +83,7 @@ export const prometheusCheck: CheckKindDefinition<PrometheusCheck> = {
     }
   },
   threshold: prometheusThreshold,
-  secrets: check => sourceSecrets(check.prometheus),
+  secrets: check => sourceSecrets(check.prometheus, 'prometheus'),
   async evaluate(check, env) {
     const samples = await instantQuery(check.prometheus, prometheusCheckQuery(check, env), {
       signal: env.signal,

@@ -1,7 +1,8 @@
 /**
- * A small fake of the GitHub REST API on 127.0.0.1 for tests and the demo: issue comments (paginated),
- * commit statuses, PR lookup, collaborator permissions and reactions. It records every request and can be
- * told to fail routes. Free of jest so any suite or script can use it.
+ * A small fake of the GitHub REST API on 127.0.0.1 for tests and the demo: issue comments (paginated, each
+ * with its author), commit statuses, PR lookup (open and merged PRs), collaborator permissions, reactions,
+ * and the token's identity (`GET /user` for a user token, GraphQL `viewer` for an installation token). It
+ * records every request and can be told to fail routes. Free of jest so any suite or script can use it.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
@@ -38,8 +39,10 @@ export interface FakePull {
   number: number
   headSha: string
   state?: 'open' | 'closed'
-  /** Further commits that `commits/{sha}/pulls` associates with this PR (e.g. its merge commit). */
+  /** Further commits that `commits/{sha}/pulls` associates with this PR. */
   commits?: string[]
+  /** Set for a merged PR (its state is then closed): the commit the merge created on the base branch. */
+  mergeCommitSha?: string
 }
 
 export interface FakeGitHubOptions {
@@ -48,8 +51,13 @@ export interface FakeGitHubOptions {
   pulls?: FakePull[]
   /** login -> admin | maintain | write | triage | read | none */
   permissions?: Record<string, string>
-  /** Login that authored comments created through the API. */
+  /** Login that authored comments created through the API: the token's identity. */
   botLogin?: string
+  /**
+   * `installation` (default): the token is an installation token such as `GITHUB_TOKEN`, refused by
+   * `GET /user`, known to GraphQL's `viewer` as `botLogin`. `user`: a personal token, `GET /user` answers.
+   */
+  tokenKind?: 'installation' | 'user'
 }
 
 /** HTTP status to answer with, or 'reset' to drop the connection without an answer. */
@@ -64,6 +72,8 @@ export interface FakeGitHub {
   pulls: FakePull[]
   /** Adds a comment as if a user had written it; returns it. */
   addComment(issueNumber: number, body: string, user?: string): FakeComment
+  /** Called after each request is recorded, before it is answered (e.g. to push a commit meanwhile). */
+  onRequest(listener: (request: RecordedRequest) => void): void
   setPermission(user: string, permission: string): void
   failRoute(method: string, pathPattern: RegExp, failure: InjectedFailure): void
   clearFailures(): void
@@ -103,6 +113,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const owner = options.owner ?? 'octo-org'
   const repo = options.repo ?? 'bookinfo'
   const botLogin = options.botLogin ?? 'github-actions[bot]'
+  const tokenKind = options.tokenKind ?? 'installation'
+  const listeners: ((request: RecordedRequest) => void)[] = []
   const requests: RecordedRequest[] = []
   const comments: FakeComment[] = []
   const statuses: FakeStatus[] = []
@@ -125,8 +137,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   })
   const pullJson = (pull: FakePull) => ({
     number: pull.number,
-    state: pull.state ?? 'open',
-    head: { sha: pull.headSha }
+    state: pull.mergeCommitSha ? 'closed' : (pull.state ?? 'open'),
+    head: { sha: pull.headSha },
+    merged_at: pull.mergeCommitSha ? '2024-05-01T09:00:00Z' : null,
+    merge_commit_sha: pull.mergeCommitSha ?? null
   })
 
   function addComment(issueNumber: number, body: string, user = 'someone'): FakeComment {
@@ -158,6 +172,19 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   ) {
     const json = body ? (JSON.parse(body) as Record<string, unknown>) : {}
     let match: RegExpExecArray | null
+    if (path === '/user' && method === 'GET') {
+      return tokenKind === 'user'
+        ? sendJson(response, 200, { login: botLogin, type: 'User' })
+        : sendJson(response, 403, { message: 'Resource not accessible by integration' })
+    }
+    if (path === '/graphql' && method === 'POST') {
+      const query = String(json.query ?? '')
+      if (/\bviewer\s*\{\s*login\s*\}/.test(query))
+        return sendJson(response, 200, { data: { viewer: { login: botLogin } } })
+      return sendJson(response, 200, {
+        errors: [{ message: 'the fake GitHub answers only viewer { login }' }]
+      })
+    }
     if (!path.startsWith(repoPath + '/')) return sendJson(response, 404, { message: 'Not Found' })
     const rest = path.slice(repoPath.length)
 
@@ -196,7 +223,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     }
     if ((match = /^\/commits\/([0-9a-f]+)\/pulls$/i.exec(rest)) && method === 'GET') {
       const sha = match[1]
-      const associated = pulls.filter(pull => pull.headSha === sha || pull.commits?.includes(sha))
+      const associated = pulls.filter(
+        pull => pull.headSha === sha || pull.commits?.includes(sha) || pull.mergeCommitSha === sha
+      )
       return sendJson(response, 200, associated.map(pullJson))
     }
     if ((match = /^\/pulls\/(\d+)$/.exec(rest)) && method === 'GET') {
@@ -222,13 +251,15 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const url = new URL(request.url ?? '/', 'http://127.0.0.1')
       const method = request.method ?? 'GET'
       const body = await readBody(request)
-      requests.push({
+      const recorded: RecordedRequest = {
         method,
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),
         body,
         authorization: request.headers.authorization
-      })
+      }
+      requests.push(recorded)
+      listeners.forEach(listener => listener(recorded))
       const failure = failures.find(
         candidate => candidate.method === method && candidate.pattern.test(url.pathname)
       )
@@ -253,6 +284,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     reactions,
     pulls,
     addComment,
+    onRequest: listener => listeners.push(listener),
     setPermission: (user, permission) => permissions.set(user, permission),
     failRoute: (method, pathPattern, failure) =>
       failures.push({ method: method.toUpperCase(), pattern: pathPattern, failure }),
