@@ -140,8 +140,9 @@ describe('a run that stops without a report', () => {
     expect(refused.exitCode).toBe(1)
     const body = github.comments[0].body
     expect(body.split('\n')[0]).toBe('<!-- istio-canary-action:default/reviews -->')
+    // Markdown-escaped in the comment, so the field path's brackets stay text.
     expect(body).toMatch(
-      /> The last run failed: drift: VirtualService default\/reviews \(spec\.http\[\d\]\.retries/
+      /> The last run failed: drift: VirtualService default\/reviews \(spec\.http\\\[\d\\\]\.retries/
     )
     expect(body).toContain('50%')
     expect(github.statuses.at(-1)).toMatchObject({ state: 'failure', context: 'canary/reviews' })
