@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { watchStage } from '../../src/analysis/index.js'
+import { watchStage } from '../../src/analysis/watch.js'
 import { compareVerdict } from '../../src/analysis/mann-whitney.js'
 import {
   sequentialErrorRateTest,
@@ -13,7 +13,8 @@ import {
   type CountsSnapshot,
   type LatencyInterval
 } from '../../src/analysis/sequential/index.js'
-import { parsePlan } from '../../src/plan/plan-parser.js'
+import { parsePlan } from '../../src/engine/plan-loader.js'
+import { virtualServiceRouter } from '../../src/routers/virtual-service.js'
 import { histogramQuantile, rateWindow, sumSlots, type StageStream, type Slot } from './stream.js'
 
 /** Scrapes inside a `[1m]` rate window. */
@@ -124,6 +125,7 @@ export async function thresholdRollback(
       stageStartedAt: new Date(),
       now: () => new Date(),
       readCanaryPods: () => Promise.reject(new Error('not used')),
+      metricTemplate: (template, window) => virtualServiceRouter.metricTemplate(template, window),
       env: {}
     },
     durationMs: intervals,
@@ -131,7 +133,7 @@ export async function thresholdRollback(
     failureLimit: plan.analysis.failureLimit,
     onNoData: plan.analysis.onNoData === 'fail' ? 'fail' : 'ignore',
     signal: new AbortController().signal,
-    log: () => {}
+    onProgress: () => {}
   })
   return outcome.result === 'failed'
     ? { interval: outcome.evaluations.length, check: outcome.failing.check }
