@@ -126,6 +126,7 @@ export async function thresholdRollback(
       now: () => new Date(),
       readCanaryPods: () => Promise.reject(new Error('not used')),
       metricTemplate: (template, window) => virtualServiceRouter.metricTemplate(template, window),
+      versionCounter: counter => virtualServiceRouter.versionCounter(counter),
       env: {}
     },
     durationMs: intervals,

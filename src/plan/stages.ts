@@ -119,7 +119,8 @@ const weight: StageKindDefinition<Extract<Stage, { kind: 'weight' }>> = {
   },
   apply: (effect, stage) => ({ ...effect, mirror: undefined, weight: stage.weight }),
   describe: (stage, plan, effect) =>
-    describeWeight(plan, stage.weight) + (effect.sticky ? `, sticky (cookie ${plan.sessionAffinity?.cookieName})` : '')
+    describeWeight(plan, stage.weight) +
+    (effect.sticky ? `, sticky (cookie ${plan.sessionAffinity?.cookieName})` : '')
 }
 
 /** Methods whose requests are safe to copy: the copy's side effects happen again on the canary otherwise. */
