@@ -3,6 +3,7 @@
  */
 import type { Evaluation } from '../analysis/types.js'
 import { latestEvaluations } from './evaluations.js'
+import { heldNotice, sequentialEvidence } from './evidence.js'
 import type { LadderEntry, RunReport, RunStatus, StageState } from './types.js'
 
 /** GitHub rejects comment bodies over 65,536 characters; stay clear of it. */
@@ -161,6 +162,53 @@ function renderChecks(report: RunReport): string {
   ].join('\n')
 }
 
+/** The evidence of the sequential checks: estimate, anytime-valid bounds, and how close to a rollback. */
+function renderSequentialEvidence(report: RunReport): string | undefined {
+  const summaries = sequentialEvidence(report)
+  if (summaries.length === 0) return undefined
+  const rows = summaries.map(summary => [
+    inlineCode(summary.check),
+    escapeHtml(`${summary.measure} × ${summary.estimate}`),
+    escapeHtml(`${summary.bounds} at ${summary.level}`),
+    escapeHtml(summary.accepted),
+    escapeHtml(`${summary.evidence}: ${summary.progress}`) +
+      (summary.rejected && summary.crossing ? ` (**${escapeHtml(summary.crossing)}**)` : ''),
+    escapeHtml(summary.data)
+  ])
+  return [
+    '#### Canary against stable (sequential)',
+    '',
+    table(
+      [
+        'Check',
+        'Canary / stable',
+        'Bounds, valid at every evaluation',
+        'Accepted',
+        'Evidence (log e-value)',
+        'Data'
+      ],
+      rows
+    )
+  ].join('\n')
+}
+
+/** A held stage: the checks that had no data, and the three ways on. */
+function renderHeldNotice(report: RunReport): string | undefined {
+  const notice = heldNotice(report)
+  if (!notice) return undefined
+  const stage = notice.stage ? ` ${inlineCode(notice.stage)}` : ''
+  const head = notice.held
+    ? `**❔ Held:** stage${stage} stays applied. No check failed, but these had no data at the end of the watch:`
+    : `**❔ Inconclusive:** nothing was changed. No check failed, but these had no data:`
+  return [
+    head,
+    '',
+    ...notice.noData.map(({ check, message }) => `- ${inlineCode(check)}: ${tableCell(message)}`),
+    '',
+    `To go on: ${notice.actions.map(escapeHtml).join('; ')}.`
+  ].join('\n')
+}
+
 function renderApproval(report: RunReport): string | undefined {
   const approval = report.approval
   if (!approval) return undefined
@@ -286,8 +334,10 @@ function assemble(report: RunReport, marker: string, points: WeightPoint[], trim
     marker,
     renderHeadline(report),
     renderRollback(report),
+    renderHeldNotice(report),
     renderLadder(report),
     renderChecks(report),
+    renderSequentialEvidence(report),
     renderApproval(report),
     renderWarnings(report),
     renderWeightChart(kept, points.length - kept.length),
