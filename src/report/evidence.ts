@@ -52,8 +52,9 @@ function acceptedOf(evidence: SequentialEvidence): string {
   return `${formatRatio(acceptedMin)} to ${formatRatio(acceptedMax)}`
 }
 
-function progressOf(evidence: SequentialEvidence): string {
+function progressOf(evidence: SequentialEvidence, verdict: Evaluation['verdict']): string {
   const share = evidence.logEValue / evidence.logThreshold
+  if (share >= 1 && verdict === 'nodata') return 'threshold reached, but too few samples for a verdict'
   if (share >= 1) return 'threshold reached: rolled back'
   if (share <= 0) return 'none: the data favour the canary'
   return `${Math.round(share * 100)}% of the way to a rollback`
@@ -94,7 +95,7 @@ export function summarizeEvidence(evaluation: Evaluation): EvidenceSummary | und
     level: `${Number((level * 100).toPrecision(4))}%`,
     accepted: acceptedOf(evidence),
     evidence: `${evidence.logEValue.toFixed(2)} of ${evidence.logThreshold.toFixed(2)}`,
-    progress: progressOf(evidence),
+    progress: progressOf(evidence, evaluation.verdict),
     data: dataOf(evidence),
     rejected: evaluation.verdict === 'fail' && crossing !== undefined,
     ...(crossing !== undefined && { crossing })

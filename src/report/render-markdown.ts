@@ -167,7 +167,8 @@ function renderSequentialEvidence(report: RunReport): string | undefined {
   const summaries = sequentialEvidence(report)
   if (summaries.length === 0) return undefined
   const rows = summaries.map(summary => [
-    inlineCode(summary.check),
+    // A pipe would end the cell even inside a code span.
+    inlineCode(summary.check).replace(/\|/g, '\\|'),
     escapeHtml(`${summary.measure} × ${summary.estimate}`),
     escapeHtml(`${summary.bounds} at ${summary.level}`),
     escapeHtml(summary.accepted),

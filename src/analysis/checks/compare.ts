@@ -201,11 +201,13 @@ function readSequential(
     refuse(prometheus, ['slowerThan'], () => 'is for template: slow-requests')
     return { ...sequential, template }
   }
-  const buckets = router.latencyBucketsMs.map(ms => formatDuration(ms)).join(', ')
+  // Plans write whole milliseconds: a bucket below 1ms cannot be named.
+  const bounds = router.latencyBucketsMs.filter(ms => Number.isInteger(ms))
+  const buckets = bounds.map(ms => formatDuration(ms)).join(', ')
   const slowerThanMs = prometheus.required(
     'slowerThan',
     refine(readDuration({ positive: true }), ms =>
-      router.latencyBucketsMs.includes(ms)
+      bounds.includes(ms)
         ? undefined
         : `must be an upper bound of a bucket of the router's latency histogram, one of ${buckets}; got ${formatDuration(ms)}`
     ),
