@@ -164,7 +164,11 @@ function sequentialLines(report: RunReport, style: Style): string[] {
   if (summaries.length === 0) return []
   const rows = summaries.map(summary => [
     cell(summary.check),
-    cell(`${summary.measure} x${summary.estimate}`),
+    cell(
+      summary.estimate === '—'
+        ? `${summary.measure}: no estimate yet`
+        : `${summary.measure} x${summary.estimate}`
+    ),
     cell(`${summary.bounds} at ${summary.level}`),
     cell(`accepted ${summary.accepted}`, style.dim),
     cell(
@@ -189,7 +193,7 @@ function heldLines(report: RunReport, style: Style): string[] {
     '',
     style.yellow(style.bold(head)),
     ...notice.noData.map(({ check, message }) => `  ${check}: ${style.dim(message)}`),
-    ...notice.actions.map(action => `  - ${action}`)
+    ...notice.actions.map(action => `  - ${action.replace(/`/g, '')}`)
   ]
 }
 

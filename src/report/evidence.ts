@@ -113,6 +113,7 @@ export interface HeldNotice {
   held: boolean
   stage?: string
   noData: { check: string; message: string }[]
+  /** Our own words, with `code` in backticks (the terminal drops them). */
   actions: string[]
 }
 
@@ -125,10 +126,10 @@ export function heldNotice(report: RunReport): HeldNotice | undefined {
     noData: report.noData.map(evaluation => ({ check: evaluation.check, message: evaluation.message })),
     actions: [
       held
-        ? 'send traffic to the canary, then run advance again: it watches this stage again'
-        : 'send traffic to the canary, then verify again',
-      'lower minSamples (compare checks) if the canary cannot get more traffic at this stage',
-      'or roll back (the rollback command, or a /canary rollback comment)'
+        ? 'send traffic to the canary, then run `advance` again: it watches this stage again'
+        : 'send traffic to the canary, then `verify` again',
+      'lower `minSamples` (compare checks) if the canary cannot get more traffic at this stage',
+      'or roll back (the `rollback` command, or a `/canary rollback` comment)'
     ]
   }
 }

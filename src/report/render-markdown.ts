@@ -169,7 +169,11 @@ function renderSequentialEvidence(report: RunReport): string | undefined {
   const rows = summaries.map(summary => [
     // A pipe would end the cell even inside a code span.
     inlineCode(summary.check).replace(/\|/g, '\\|'),
-    escapeHtml(`${summary.measure} × ${summary.estimate}`),
+    escapeHtml(
+      summary.estimate === '—'
+        ? `${summary.measure}: no estimate yet`
+        : `${summary.measure} × ${summary.estimate}`
+    ),
     escapeHtml(`${summary.bounds} at ${summary.level}`),
     escapeHtml(summary.accepted),
     escapeHtml(`${summary.evidence}: ${summary.progress}`) +
@@ -206,7 +210,10 @@ function renderHeldNotice(report: RunReport): string | undefined {
     '',
     ...notice.noData.map(({ check, message }) => `- ${inlineCode(check)}: ${tableCell(message)}`),
     '',
-    `To go on: ${notice.actions.map(escapeHtml).join('; ')}.`
+    'To go on:',
+    '',
+    // The actions are the action's own words, with code spans meant as such.
+    ...notice.actions.map(action => `- ${escapeHtml(action)}`)
   ].join('\n')
 }
 

@@ -112,9 +112,9 @@ describe('a stage without enough data', () => {
     // The job summary (the PR comment's text) names the check and the three ways on.
     expect(held.summary).toContain('**❔ Held:** stage `20%` stays applied')
     expect(held.summary).toMatch(/- `errors-vs-stable`: canary .* fewer than 50 requests on a version/)
-    expect(held.summary).toContain('send traffic to the canary, then run advance again')
-    expect(held.summary).toContain('lower minSamples')
-    expect(held.summary).toContain('/canary rollback')
+    expect(held.summary).toContain('- send traffic to the canary, then run `advance` again')
+    expect(held.summary).toContain('- lower `minSamples`')
+    expect(held.summary).toContain('`/canary rollback`')
     expect(held.summary).toContain('❔ held (no data)')
     expect(held.summary).not.toContain('To apply the next stage')
 

@@ -112,6 +112,14 @@ describe('the PR comment', () => {
     )
   })
 
+  it('says when nothing estimates the ratio yet', () => {
+    const none = { ...REJECTED, estimate: null, logEValue: -0.3, lower: 0, upper: Infinity }
+    const markdown = renderMarkdown(sampleReport({ evaluations: [sequential(none, 'pass')] }), { marker })
+    expect(markdown).toContain(
+      '| `errors` | failure rate: no estimate yet | [0, ∞] at 95% | ≤ 1.25 | -0.30 of 3.00: none: the data favour the canary |'
+    )
+  })
+
   it('has no sequential section without sequential checks', () => {
     expect(renderMarkdown(sampleReport(), { marker })).not.toContain('sequential')
   })
@@ -130,7 +138,7 @@ describe('the PR comment', () => {
       '- `` errors|`vs` ``: canary 0% (0 of 12) failed vs stable 0.1% (4 of 4000); fewer than 50 requests on a version'
     )
     expect(markdown).toContain(
-      'To go on: send traffic to the canary, then run advance again: it watches this stage again; lower minSamples'
+      'To go on:\n\n- send traffic to the canary, then run `advance` again: it watches this stage again\n- lower `minSamples`'
     )
     expect(markdown).toContain('/canary rollback')
     // In the evidence table the pipe is escaped, and a crossing without enough samples is no rollback.
