@@ -120,7 +120,7 @@ export async function thresholdRollback(
       now: () => new Date(),
       readCanaryPods: () => Promise.reject(new Error('not used')),
       metricTemplate: (template, window) => virtualServiceRouter.metricTemplate(template, window),
-      versionCounter: counter => virtualServiceRouter.versionCounter(counter),
+      versionCounter: (counter, version) => virtualServiceRouter.versionCounter(counter, version, plan),
       env: {}
     },
     durationMs: intervals,
@@ -322,7 +322,7 @@ export async function sequentialRollback(
         new Date(STAGE_STARTED_AT + (Math.floor(evaluated / checks.length) + 1) * plan.analysis.intervalMs),
       readCanaryPods: () => Promise.reject(new Error('not used')),
       metricTemplate: (template, window) => virtualServiceRouter.metricTemplate(template, window),
-      versionCounter: counter => virtualServiceRouter.versionCounter(counter),
+      versionCounter: (counter, version) => virtualServiceRouter.versionCounter(counter, version, plan),
       env: {}
     },
     durationMs: intervals,

@@ -84,8 +84,8 @@ export interface CheckEnvironment {
   readCanaryPods: () => Promise<CanaryPodsHealth>
   /** The router's PromQL for a built-in template (its telemetry), placeholders still in it. */
   metricTemplate: (template: PrometheusTemplate, window: string) => string
-  /** The router's selector of a version's raw request counter (its telemetry), placeholders still in it. */
-  versionCounter: (counter: VersionCounter) => string
+  /** The router's selector of a version's raw request counter (its telemetry), for the plan's version `version`. */
+  versionCounter: (counter: VersionCounter, version: string) => string
   /** Environment variables (for credentials named in the plan). */
   env: NodeJS.ProcessEnv
   signal?: AbortSignal

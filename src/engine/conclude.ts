@@ -36,7 +36,8 @@ export function watch(
           now: () => new Date(),
           readCanaryPods: () => readPodsHealth(release.ctx.kube, release.plan.namespace, selectors.canary),
           metricTemplate: (template, window) => release.ctx.router.metricTemplate(template, window),
-          versionCounter: counter => release.ctx.router.versionCounter(counter),
+          versionCounter: (counter, version) =>
+            release.ctx.router.versionCounter(counter, version, release.plan),
           env: release.ctx.env,
           signal: release.ctx.signal
         },

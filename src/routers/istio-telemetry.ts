@@ -49,13 +49,20 @@ export function bucketMatcher(bound: number): string {
   return Number.isInteger(bound) ? `le=~"${text}(\\\\.0)?"` : `le=~"${text}"`
 }
 
-/** The raw counter series of a version's requests (no rate, no sum), `$version` still in it. */
-export function istioVersionCounter(telemetry: IstioTelemetry, counter: VersionCounter): string {
+/**
+ * The raw counter series of a version's requests (no rate, no sum). The version is a Kubernetes label value,
+ * which never needs escaping in a PromQL string.
+ */
+export function istioVersionCounter(
+  telemetry: IstioTelemetry,
+  counter: VersionCounter,
+  version: string
+): string {
   const v2 = telemetry === 'telemetry-v2'
   const scope = v2
     ? 'reporter="destination",destination_service_namespace="$namespace",' +
-      'destination_service_name="$service",destination_version="$version"'
-    : 'destination_service="$service.$namespace.svc.cluster.local",destination_version="$version"'
+      `destination_service_name="$service",destination_version="${version}"`
+    : `destination_service="$service.$namespace.svc.cluster.local",destination_version="${version}"`
   const requests = v2 ? 'istio_requests_total' : 'istio_request_count'
   const latency = v2 ? 'istio_request_duration_milliseconds' : 'istio_request_duration'
   switch (counter.counter) {

@@ -192,5 +192,5 @@ export const routeRuleRouter: RouterDefinition = {
     }
   },
   metricTemplate: (template, window) => istioMetricTemplate('mixer', template, window),
-  versionCounter: counter => istioVersionCounter('mixer', counter)
+  versionCounter: (counter, version) => istioVersionCounter('mixer', counter, version)
 }

@@ -92,13 +92,13 @@ export interface RouterDefinition {
   /** PromQL of a built-in template for this router's telemetry, placeholders still in it. */
   metricTemplate(template: PrometheusTemplate, window: string): string
   /**
-   * PromQL selecting the raw counter series of one version's requests in this router's telemetry, for the
-   * sequential checks: a plain selector, no rate(), increase() or sum(), because the check takes each
-   * series' exact increments between evaluations itself (increase() extrapolates, which inflates counts).
-   * Placeholders `$service`, `$namespace` and `$version` (a version as the plan names it) still in it. The
+   * PromQL selecting the raw counter series of the requests of `version` (the plan's `stable` or `canary`)
+   * in this router's telemetry, for the sequential checks: a plain selector, no rate(), increase() or sum(),
+   * because the check takes each series' exact increments between evaluations itself (increase()
+   * extrapolates, which inflates counts). `$service` and `$namespace` may stay as placeholders. The
    * `latency-bucket` bound is one of `syntax.latencyBucketsMs`.
    */
-  versionCounter(counter: VersionCounter): string
+  versionCounter(counter: VersionCounter, version: string, plan: Plan): string
   /** Waits for the controller to accept what was written (Gateway API); absent: a write is final. */
   awaitAccepted?(
     kube: KubeClient,

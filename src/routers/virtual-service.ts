@@ -424,5 +424,5 @@ export const virtualServiceRouter: RouterDefinition = {
     return { stable: selectorFor(plan.stable, 'stable'), canary: selectorFor(plan.canary, 'canary') }
   },
   metricTemplate: (template, window) => istioMetricTemplate('telemetry-v2', template, window),
-  versionCounter: counter => istioVersionCounter('telemetry-v2', counter)
+  versionCounter: (counter, version) => istioVersionCounter('telemetry-v2', counter, version)
 }

@@ -187,7 +187,8 @@ describe('sequential compare check', () => {
         ...testPlan({ router: 'RouteRule' }),
         analysis: { ...testPlan().analysis, intervalMs: INTERVAL_MS }
       },
-      versionCounter: ROUTERS.RouteRule.versionCounter
+      versionCounter: (counter, version) =>
+        ROUTERS.RouteRule.versionCounter(counter, version, testPlan({ router: 'RouteRule' }))
     })
     const evaluation = await evaluateCheck(check, env)
     expect(evaluation).toMatchObject({

@@ -42,7 +42,7 @@ function environment(router: RouterKind, canary: string): CheckEnvironment {
   return testEnvironment({
     plan: { ...plan, analysis: { ...plan.analysis, intervalMs: INTERVAL_MS } },
     stageStartedAt: startedAt,
-    versionCounter: ROUTERS[router].versionCounter
+    versionCounter: (counter, version) => ROUTERS[router].versionCounter(counter, version, plan)
   })
 }
 

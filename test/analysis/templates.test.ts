@@ -5,6 +5,7 @@ import { formatDuration } from '../../src/common/duration.js'
 import type { PrometheusTemplate, RouterKind } from '../../src/plan/types.js'
 import { bucketMatcher } from '../../src/routers/istio-telemetry.js'
 import { ROUTERS } from '../../src/routers/registry.js'
+import { testPlan } from './fixtures.js'
 
 /** A built-in template as a router writes it for its telemetry, at the plan's interval. */
 function templateQuery(template: PrometheusTemplate, router: RouterKind, intervalMs: number): string {
@@ -112,7 +113,7 @@ describe('versionCounter: every router', () => {
     '%s selects raw counter series of $version, nothing aggregated or extrapolated',
     router => {
       for (const counter of counters) {
-        const selector = ROUTERS[router].versionCounter(counter)
+        const selector = ROUTERS[router].versionCounter(counter, '$version', testPlan({ router }))
         expect(selector).toMatch(/^[a-z_]+\{[^{}]*\}$/)
         expect(selector).toContain('"$version"')
         expect(selector).not.toMatch(/rate|increase|sum|\$canary|\$stable/)
@@ -125,7 +126,7 @@ describe('versionCounter: every router', () => {
 
   it('selects the failed requests by 5xx and a bucket by its bound in the telemetry unit', () => {
     expect(
-      renderQuery(ROUTERS.VirtualService.versionCounter({ counter: 'failed-requests' }), {
+      renderQuery(ROUTERS.VirtualService.versionCounter({ counter: 'failed-requests' }, 'v2', testPlan()), {
         ...vars,
         version: 'v2'
       })
@@ -133,12 +134,20 @@ describe('versionCounter: every router', () => {
       'istio_requests_total{reporter="destination",destination_service_namespace="bookinfo",' +
         'destination_service_name="reviews",destination_version="v2",response_code=~"5.."}'
     )
-    expect(ROUTERS.VirtualService.versionCounter({ counter: 'latency-bucket', upperBoundMs: 2500 })).toMatch(
-      /^istio_request_duration_milliseconds_bucket\{.*,le=~"2500\(\\\\\.0\)\?"\}$/
-    )
-    expect(ROUTERS.RouteRule.versionCounter({ counter: 'latency-bucket', upperBoundMs: 2500 })).toMatch(
-      /^istio_request_duration_bucket\{.*,le=~"2\\\\\.5"\}$/
-    )
+    expect(
+      ROUTERS.VirtualService.versionCounter(
+        { counter: 'latency-bucket', upperBoundMs: 2500 },
+        'v2',
+        testPlan()
+      )
+    ).toMatch(/^istio_request_duration_milliseconds_bucket\{.*,le=~"2500\(\\\\\.0\)\?"\}$/)
+    expect(
+      ROUTERS.RouteRule.versionCounter(
+        { counter: 'latency-bucket', upperBoundMs: 2500 },
+        'v2',
+        testPlan({ router: 'RouteRule' })
+      )
+    ).toMatch(/^istio_request_duration_bucket\{.*,le=~"2\\\\\.5"\}$/)
   })
 
   it('matches a bucket whether its bound is written 250 or 250.0, and no other', () => {

@@ -190,6 +190,8 @@ describe('workflows in the documentation', () => {
 
 describe('plan reference', () => {
   const reference = read('docs/plan-reference.md')
+  const planFor = (router: 'VirtualService' | 'RouteRule') =>
+    parsePlan(`service: reviews\nrouter: ${router}\nstable: v1\ncanary: v2\nstages: [{ weight: 5 }]\n`)
 
   it.each([
     ['success-rate', 'VirtualService'],
@@ -258,14 +260,20 @@ describe('plan reference', () => {
     ['failed-requests', 'RouteRule'],
     ['latency-count', 'RouteRule']
   ] as const)('shows the %s counter of sequential checks for %s exactly', (counter, router) => {
-    expect(reference).toContain(`\`${ROUTERS[router].versionCounter({ counter })}\``)
+    expect(reference).toContain(
+      `\`${ROUTERS[router].versionCounter({ counter }, '$version', planFor(router))}\``
+    )
   })
 
   it.each(['VirtualService', 'RouteRule'] as const)(
     'shows the 250ms bucket counter for %s exactly',
     router => {
       expect(reference).toContain(
-        `\`${ROUTERS[router].versionCounter({ counter: 'latency-bucket', upperBoundMs: 250 })}\``
+        `\`${ROUTERS[router].versionCounter(
+          { counter: 'latency-bucket', upperBoundMs: 250 },
+          '$version',
+          planFor(router)
+        )}\``
       )
     }
   )

@@ -76,7 +76,7 @@ async function versionCounts(
   grid: StageGrid
 ): Promise<{ bad: number[]; total: number[] }> {
   const increments = async (counter: VersionCounter) =>
-    counterIncrements(await query(check, env, env.versionCounter(counter), version, grid, 0), grid)
+    counterIncrements(await query(check, env, env.versionCounter(counter, version), version, grid, 0), grid)
   if (check.template === 'success-rate') {
     const [bad, total] = await Promise.all([
       increments({ counter: 'failed-requests' }),
