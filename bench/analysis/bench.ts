@@ -15,6 +15,8 @@ import {
   mwuRollback,
   SEQUENTIAL_SETTINGS,
   sequentialRollback,
+  SLOWER_THAN_MS,
+  startSequentialServer,
   startThresholdServer,
   thresholdRollback,
   type Rollback
@@ -56,7 +58,7 @@ const METHOD_DESCRIPTIONS: Record<Method, string> = {
     'the project prometheus check, template success-rate, min 0.99, failureLimit 1, run by watchStage against a server answering its queries from the stream',
   mwu: "today's compare (Mann-Whitney U, compareVerdict) at every interval on the points of its range queries: p90 latency and 5xx ratio per version, [1m] rates, step max(1s, window/250); failureLimit 1",
   sequential:
-    'sequentialErrorRateTest on cumulative request counts and sequentialLatencyTest on each interval request latencies; rolled back when either rejects',
+    'the project compare checks with method: sequential, templates success-rate and slow-requests (slowerThan 100ms), run by watchStage against a server answering their range queries of raw counters from the stream; rolled back when either rejects',
   flagger:
     'Flagger Istio tutorial analysis: request-success-rate min 99% and request-duration p99 max 500 ms over 1m, rollback when failed checks reach 5 (never reset)'
 }
@@ -129,6 +131,7 @@ export async function runAnalysisBench(options: AnalysisBenchOptions) {
   const stage = { ...STAGE, ...options.stage }
   const { intervals, scrapeSeconds } = stage
   const server = await startThresholdServer()
+  const sequentialServer = await startSequentialServer()
   const tolerance = options.tolerance ?? COMPARE_SETTINGS.tolerance
   const rollbacks = Object.fromEntries(
     METHODS.map(method => [
@@ -145,12 +148,15 @@ export async function runAnalysisBench(options: AnalysisBenchOptions) {
         const stream = simulateStage(stage, canary, options.seed + trial)
         rollbacks.threshold[scenario].push(await thresholdRollback(server, stream, intervals))
         rollbacks.mwu[scenario].push(mwuRollback(stream, intervals, scrapeSeconds, tolerance))
-        rollbacks.sequential[scenario].push(sequentialRollback(stream, intervals, tolerance))
+        rollbacks.sequential[scenario].push(
+          await sequentialRollback(sequentialServer, stream, intervals, scrapeSeconds, tolerance)
+        )
         rollbacks.flagger[scenario].push(flaggerRollback(stream, intervals))
       }
     }
   } finally {
     await server.close()
+    await sequentialServer.close()
   }
 
   const methods = Object.fromEntries(
@@ -198,7 +204,7 @@ export async function runAnalysisBench(options: AnalysisBenchOptions) {
       scenarios: SCENARIOS,
       methods: METHOD_DESCRIPTIONS,
       compare: { ...COMPARE_SETTINGS, tolerance },
-      sequential: { ...SEQUENTIAL_SETTINGS, tolerance },
+      sequential: { ...SEQUENTIAL_SETTINGS, tolerance, slowerThanMs: SLOWER_THAN_MS },
       flagger: FLAGGER_SETTINGS,
       threshold: { template: 'success-rate', min: 0.99, failureLimit: 1 }
     },

@@ -7,15 +7,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { watchStage } from '../../src/analysis/watch.js'
 import { compareVerdict } from '../../src/analysis/mann-whitney.js'
-import {
-  sequentialErrorRateTest,
-  sequentialLatencyTest,
-  type CountsSnapshot,
-  type LatencyInterval
-} from '../../src/analysis/sequential/index.js'
 import { parsePlan } from '../../src/engine/plan-loader.js'
 import { virtualServiceRouter } from '../../src/routers/virtual-service.js'
-import { histogramQuantile, rateWindow, sumSlots, type StageStream, type Slot } from './stream.js'
+import { histogramQuantile, ISTIO_BUCKETS_MS, rateWindow, type StageStream, type Slot } from './stream.js'
 
 /** Scrapes inside a `[1m]` rate window. */
 const SCRAPES_PER_RATE_WINDOW = 4
@@ -125,7 +119,8 @@ export async function thresholdRollback(
       stageStartedAt: new Date(),
       now: () => new Date(),
       readCanaryPods: () => Promise.reject(new Error('not used')),
-      metricTemplate: virtualServiceRouter.metricTemplate,
+      metricTemplate: (template, window) => virtualServiceRouter.metricTemplate(template, window),
+      versionCounter: (counter, version) => virtualServiceRouter.versionCounter(counter, version, plan),
       env: {}
     },
     durationMs: intervals,
@@ -198,34 +193,148 @@ export function mwuRollback(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// sequential: the error-rate test on cumulative request counts, the latency test on each interval's
-// request latencies; the stage rolls back when either rejects.
+// sequential: the project's compare checks with method: sequential, as a plan writes them (templates
+// success-rate and slow-requests), run by watchStage against a server answering their range queries of
+// Istio's raw counters from the simulated stream.
 
-export function sequentialRollback(
+/** The slow-requests bound: the Istio bucket just above the stable's p90 (95 ms). */
+export const SLOWER_THAN_MS = 100
+
+/** Cumulative counts of one version at each scrape (index j: the slots before scrape j). */
+interface CounterTracks {
+  requests: number[]
+  failed: number[]
+  fast: number[]
+}
+
+function counterTracks(slots: readonly Slot[], fastBuckets: number): CounterTracks {
+  const tracks: CounterTracks = { requests: [0], failed: [0], fast: [0] }
+  for (const slot of slots) {
+    let fast = 0
+    for (let b = 0; b < fastBuckets; b++) fast += slot.buckets[b]
+    tracks.requests.push(tracks.requests.at(-1)! + slot.requests)
+    tracks.failed.push(tracks.failed.at(-1)! + slot.failed)
+    tracks.fast.push(tracks.fast.at(-1)! + fast)
+  }
+  return tracks
+}
+
+interface SequentialServer {
+  url: string
+  /** Serves `stream` as a stage that started at `startedAt`: a counter at time t is its value at the last scrape. */
+  serve(stream: StageStream, startedAt: number, scrapeSeconds: number): void
+  close(): Promise<void>
+}
+
+export async function startSequentialServer(): Promise<SequentialServer> {
+  let served: { canary: CounterTracks; stable: CounterTracks; startedAt: number; scrapeSeconds: number }
+  const fastBuckets = ISTIO_BUCKETS_MS.indexOf(SLOWER_THAN_MS) + 1
+  const server: Server = createServer(async (request, response) => {
+    const form = new URLSearchParams(await readBody(request))
+    const query = form.get('query') ?? ''
+    const tracks = query.includes('destination_version="v2"') ? served.canary : served.stable
+    const track = query.includes('_bucket')
+      ? tracks.fast
+      : query.includes('response_code=~"5.."')
+        ? tracks.failed
+        : tracks.requests
+    const start = Number(form.get('start'))
+    const end = Number(form.get('end'))
+    const step = Number(form.get('step'))
+    const values: [number, string][] = []
+    for (let t = start; t <= end + 1e-9; t += step) {
+      const scrape = Math.floor((t * 1000 - served.startedAt) / (served.scrapeSeconds * 1000) + 1e-9)
+      values.push([t, String(track[Math.max(0, Math.min(track.length - 1, scrape))])])
+    }
+    response.setHeader('content-type', 'application/json')
+    response.end(
+      JSON.stringify({
+        status: 'success',
+        data: { resultType: 'matrix', result: [{ metric: {}, values }] }
+      })
+    )
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    serve(stream, startedAt, scrapeSeconds) {
+      served = {
+        canary: counterTracks(stream.canary.slots, fastBuckets),
+        stable: counterTracks(stream.stable.slots, fastBuckets),
+        startedAt,
+        scrapeSeconds
+      }
+    },
+    close: () => new Promise(resolve => server.close(() => resolve()))
+  }
+}
+
+function sequentialPlan(prometheusUrl: string, intervals: number, tolerance: number) {
+  const { alpha, direction, minSamples } = SEQUENTIAL_SETTINGS
+  const settings = `direction: ${direction}, tolerance: ${tolerance}, alpha: ${alpha}, minSamples: ${minSamples}`
+  return parsePlan(
+    [
+      'service: reviews',
+      'stable: v1',
+      'canary: v2',
+      'stages: [{ weight: 5 }]',
+      'analysis:',
+      '  interval: 1m',
+      `  bake: ${intervals}m`,
+      '  checks:',
+      '    - name: errors-vs-stable',
+      `      compare: { method: sequential, ${settings},`,
+      `        prometheus: { url: "${prometheusUrl}", template: success-rate } }`,
+      '    - name: slow-vs-stable',
+      `      compare: { method: sequential, ${settings},`,
+      `        prometheus: { url: "${prometheusUrl}", template: slow-requests, slowerThan: ${SLOWER_THAN_MS}ms } }`
+    ].join('\n')
+  )
+}
+
+/** Where the simulated stages start: any fixed time. */
+const STAGE_STARTED_AT = Date.UTC(2026, 0, 1)
+
+/**
+ * Runs watchStage as the action does, with a clock that moves one interval per round (the interval of the
+ * watch itself shrunk to a millisecond): the plan reader, the checks, the routers' counters, the Prometheus
+ * client, the sequential tests and the watch's decisive rollback are the project's own.
+ */
+export async function sequentialRollback(
+  server: SequentialServer,
   stream: StageStream,
   intervals: number,
+  scrapeSeconds: number,
   tolerance: number = SEQUENTIAL_SETTINGS.tolerance
-): Rollback | null {
-  const snapshots: CountsSnapshot[] = []
-  const latency: LatencyInterval[] = []
-  const options = { ...SEQUENTIAL_SETTINGS, tolerance, verdictOnly: true }
-  for (let interval = 1; interval <= intervals; interval++) {
-    const through = scrapeAt(stream, interval) - 1
-    const canary = sumSlots(stream.canary.slots, 0, through)
-    const stable = sumSlots(stream.stable.slots, 0, through)
-    snapshots.push({
-      canary: { failed: canary.failed, total: canary.requests },
-      stable: { failed: stable.failed, total: stable.requests }
-    })
-    latency.push({
-      canary: stream.canary.latencies[interval - 1],
-      stable: stream.stable.latencies[interval - 1]
-    })
-    if (sequentialErrorRateTest(snapshots, options).verdict === 'reject')
-      return { interval, check: 'error-rate' }
-    if (sequentialLatencyTest(latency, options).verdict === 'reject') return { interval, check: 'latency' }
-  }
-  return null
+): Promise<Rollback | null> {
+  const plan = sequentialPlan(server.url, intervals, tolerance)
+  const checks = plan.analysis.checks
+  server.serve(stream, STAGE_STARTED_AT, scrapeSeconds)
+  let evaluated = 0
+  const outcome = await watchStage(checks, {
+    env: {
+      plan,
+      revision: 'v2',
+      stageStartedAt: new Date(STAGE_STARTED_AT),
+      // Round r (1-based) evaluates at the end of interval r.
+      now: () =>
+        new Date(STAGE_STARTED_AT + (Math.floor(evaluated / checks.length) + 1) * plan.analysis.intervalMs),
+      readCanaryPods: () => Promise.reject(new Error('not used')),
+      metricTemplate: (template, window) => virtualServiceRouter.metricTemplate(template, window),
+      versionCounter: (counter, version) => virtualServiceRouter.versionCounter(counter, version, plan),
+      env: {}
+    },
+    durationMs: intervals,
+    intervalMs: 1,
+    failureLimit: plan.analysis.failureLimit,
+    onNoData: 'ignore',
+    signal: new AbortController().signal,
+    onProgress: () => evaluated++
+  })
+  return outcome.result === 'failed'
+    ? { interval: outcome.evaluations.length / checks.length, check: outcome.failing.check }
+    : null
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ export function mannWhitneyU(canary: number[], stable: number[]): MannWhitneyRes
   return { u, z, pTwoSided, pGreater, pLess, n1, n2 }
 }
 
-/** Fewer samples than this on either side give no verdict: the normal approximation needs them. */
+/** The fewest samples per side the normal approximation needs; the compare check's own default is higher. */
 export const MIN_COMPARE_SAMPLES = 10
 
 export interface CompareInput {
@@ -90,6 +90,8 @@ export interface CompareInput {
   tolerance: number
   /** e.g. 0.98: a change counts only when its p-value is below 1 - confidence. */
   confidence: number
+  /** Fewer samples than this on either side give no verdict; default MIN_COMPARE_SAMPLES. */
+  minSamples?: number
 }
 
 export interface CompareResult {
@@ -128,11 +130,12 @@ function formatPercent(fraction: number): string {
  */
 export function compareVerdict(input: CompareInput): CompareResult {
   const { canary, stable, direction, tolerance, confidence } = input
+  const minSamples = input.minSamples ?? MIN_COMPARE_SAMPLES
   const counts = { canarySamples: canary.length, stableSamples: stable.length }
-  if (canary.length < MIN_COMPARE_SAMPLES || stable.length < MIN_COMPARE_SAMPLES) {
+  if (canary.length < minSamples || stable.length < minSamples) {
     return {
       verdict: 'nodata',
-      message: `not enough samples (canary ${canary.length}, stable ${stable.length}, need ${MIN_COMPARE_SAMPLES} each)`,
+      message: `not enough samples (canary ${canary.length}, stable ${stable.length}, need ${minSamples} each)`,
       u: NaN,
       p: NaN,
       effectSize: NaN,

@@ -6,7 +6,9 @@ import type { ProgressEvent } from './types.js'
 export function formatProgress(event: ProgressEvent): string {
   const { evaluation } = event
   const position = `[${formatDuration(event.offsetMs)}/${formatDuration(event.durationMs)}]`
-  const counter = `FAIL (${event.consecutiveFailures}/${event.failureLimit})`
+  const counter = evaluation.decisive
+    ? 'FAIL (decisive)'
+    : `FAIL (${event.consecutiveFailures}/${event.failureLimit})`
   if (evaluation.verdict === 'nodata') {
     return `${position} ${evaluation.check} no data${event.countsAsFailure ? ` ${counter}` : ''}`
   }

@@ -1,23 +1,31 @@
 import { formatDuration } from '../common/duration.js'
 
-/** Values for the query placeholders; `version` exists only for per-version queries (compare). */
+/**
+ * Values for the query placeholders; `version` exists only for per-version queries (compare), `window` only
+ * for sequential ones (each point of their range query covers one evaluation interval).
+ */
 export interface QueryVariables {
   service: string
   namespace: string
   stable: string
   canary: string
   version?: string
+  window?: string
   intervalMs: number
 }
 
-const PLACEHOLDER = /\$(service|namespace|stable|canary|version|interval)\b/g
+const PLACEHOLDER = /\$(service|namespace|stable|canary|version|window|interval)\b/g
 
-/** Substitutes `$service $namespace $stable $canary $version $interval` in a PromQL text. */
+/** Substitutes `$service $namespace $stable $canary $version $window $interval` in a PromQL text. */
 export function renderQuery(text: string, vars: QueryVariables): string {
   return text.replace(PLACEHOLDER, (_match, name: string) => {
     if (name === 'interval') return formatDuration(vars.intervalMs)
     const value = vars[name as Exclude<keyof QueryVariables, 'intervalMs'>]
-    if (value === undefined) throw new Error(`$${name} is only available in compare queries`)
+    if (value === undefined) {
+      throw new Error(
+        `$${name} is only available in ${name === 'window' ? 'sequential compare' : 'compare'} queries`
+      )
+    }
     return value
   })
 }

@@ -1,4 +1,11 @@
-import type { CheckBase, CheckKind, NoDataPolicy, Plan, PrometheusTemplate } from '../plan/types.js'
+import type {
+  CheckBase,
+  CheckKind,
+  NoDataPolicy,
+  Plan,
+  PrometheusTemplate,
+  VersionCounter
+} from '../plan/types.js'
 
 export type Verdict = 'pass' | 'fail' | 'nodata'
 
@@ -17,6 +24,45 @@ export interface Evaluation {
   message: string
   /** Extra numbers worth reporting (compare: u, p, effectSize, canarySamples, stableSamples). */
   details?: Record<string, number>
+  /**
+   * A failure that does not wait for `failureLimit`: a sequential test's rejection, whose false-alarm rate
+   * already accounts for every evaluation of the stage.
+   */
+  decisive?: boolean
+  /** A sequential check's evidence, for reports. */
+  evidence?: SequentialEvidence
+}
+
+/**
+ * What a sequential check weighed at one evaluation. Ratios are canary / stable; an unbounded end is
+ * Infinity (null once written as JSON).
+ */
+export interface SequentialEvidence {
+  /** What the ratio compares: failure rates, shares of slow requests, or a quantile of the samples. */
+  measure: 'failure-rate' | 'slow-share' | 'quantile'
+  /** slow-share: the `slowerThan` bound in ms; quantile: which quantile (0.5: the median). */
+  slowerThanMs?: number
+  quantile?: number
+  /** The ratio's estimate; null when nothing estimates it yet (no failed request on either version). */
+  estimate: number | null
+  /** Anytime-valid confidence bounds on the ratio, at level 1 - alpha. */
+  lower: number
+  upper: number
+  /** The ratios the tolerance accepts. */
+  acceptedMin: number
+  acceptedMax: number
+  /** The evidence that the canary is worse beyond the tolerance, and the level that rejects it: log(1/alpha). */
+  logEValue: number
+  logThreshold: number
+  alpha: number
+  /** Requests (templates) or samples (query) of each version since the stage started. */
+  canarySamples: number
+  stableSamples: number
+  /** Templates: the failed (or slow) requests among them. */
+  canaryEvents?: number
+  stableEvents?: number
+  /** Evaluation intervals of the stage the evidence covers. */
+  intervals: number
 }
 
 /** Health of the canary Deployments, read by the engine's Kubernetes module for the `kubernetes` check. */
@@ -31,12 +77,15 @@ export interface CheckEnvironment {
   plan: Plan
   /** Release revision being watched. */
   revision: string
-  /** When the stage was applied: compare checks use [stageStartedAt, now] as their window. */
+  /** When the stage was applied: compare checks use [stageStartedAt, now] as their window, sequential checks
+   * their grid of intervals. */
   stageStartedAt: Date
   now: () => Date
   readCanaryPods: () => Promise<CanaryPodsHealth>
   /** The router's PromQL for a built-in template (its telemetry), placeholders still in it. */
   metricTemplate: (template: PrometheusTemplate, window: string) => string
+  /** The router's selector of a version's raw request counter (its telemetry), for the plan's version `version`. */
+  versionCounter: (counter: VersionCounter, version: string) => string
   /** Environment variables (for credentials named in the plan). */
   env: NodeJS.ProcessEnv
   signal?: AbortSignal

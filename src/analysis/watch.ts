@@ -32,7 +32,7 @@ function countsAsFailure(evaluation: Evaluation, policy: NoDataPolicy): boolean 
 
 /**
  * Watches a stage: evaluates every check (in parallel) once per interval until `durationMs` has elapsed,
- * and stops at the round where a check reaches `failureLimit` consecutive failures. At the end, checks whose
+ * and stops at the round where a check reaches `failureLimit` consecutive failures, or fails decisively. At the end, checks whose
  * last evaluation had no data under `onNoData: inconclusive` make the outcome inconclusive.
  */
 export async function watchStage(checks: CheckBase[], opts: WatchOptions): Promise<WatchOutcome> {
@@ -76,7 +76,9 @@ export async function watchStage(checks: CheckBase[], opts: WatchOptions): Promi
           consecutiveFailures: consecutiveFailures[index],
           failureLimit
         })
-        if (failed && consecutiveFailures[index] >= failureLimit) failing ??= evaluation
+        // A decisive failure (a sequential test's rejection) does not wait for failureLimit.
+        if (failed && (evaluation.decisive || consecutiveFailures[index] >= failureLimit))
+          failing ??= evaluation
       })
       if (failing) return { result: 'failed', evaluations, failing }
       if (offset >= durationMs) break

@@ -3,6 +3,7 @@ import { formatValue as formatNumber } from '../analysis/format.js'
 import type { Evaluation } from '../analysis/types.js'
 import { formatDuration } from '../common/duration.js'
 import { latestEvaluations } from '../report/evaluations.js'
+import { heldNotice, sequentialEvidence } from '../report/evidence.js'
 import type { LadderEntry, RunReport, RunStatus, StageState } from '../report/types.js'
 import { CLI_NAME } from './usage.js'
 
@@ -159,6 +160,44 @@ function evaluationLines(report: RunReport, style: Style): string[] {
   return ['', style.bold(`Last evaluations (${report.evaluations.length} in all)`), ...columns(rows)]
 }
 
+function sequentialLines(report: RunReport, style: Style): string[] {
+  const summaries = sequentialEvidence(report)
+  if (summaries.length === 0) return []
+  const rows = summaries.map(summary => [
+    cell(summary.check),
+    cell(
+      summary.estimate === '—'
+        ? `${summary.measure}: no estimate yet`
+        : `${summary.measure} x${summary.estimate}`
+    ),
+    cell(`${summary.bounds} at ${summary.level}`),
+    cell(`accepted ${summary.accepted}`, style.dim),
+    cell(
+      `evidence ${summary.evidence}: ${summary.rejected && summary.crossing ? summary.crossing : summary.progress}`,
+      summary.rejected ? style.red : identity
+    )
+  ])
+  return [
+    '',
+    style.bold('Canary against stable (sequential, bounds valid at every evaluation)'),
+    ...columns(rows)
+  ]
+}
+
+function heldLines(report: RunReport, style: Style): string[] {
+  const notice = heldNotice(report)
+  if (!notice) return []
+  const head = notice.held
+    ? `Held: stage ${notice.stage ?? ''} stays applied; no check failed, but these had no data:`
+    : 'Inconclusive: nothing was changed; no check failed, but these had no data:'
+  return [
+    '',
+    style.yellow(style.bold(head)),
+    ...notice.noData.map(({ check, message }) => `  ${check}: ${style.dim(message)}`),
+    ...notice.actions.map(action => `  - ${action.replace(/`/g, '')}`)
+  ]
+}
+
 function diffLine(line: string, style: Style): string {
   if (line.startsWith('+++') || line.startsWith('---')) return style.bold(line)
   if (line.startsWith('@@')) return style.cyan(line)
@@ -204,7 +243,9 @@ export function renderReport(report: RunReport, style: Style): string {
       ...headline(report, style),
       ...ladder(report.ladder, style),
       ...rollbackReason(report, style),
+      ...heldLines(report, style),
       ...evaluationLines(report, style),
+      ...sequentialLines(report, style),
       ...changeLines(report, style),
       ...warningLines(report, style),
       ...nextStep(report, style)

@@ -36,6 +36,8 @@ export function watch(
           now: () => new Date(),
           readCanaryPods: () => readPodsHealth(release.ctx.kube, release.plan.namespace, selectors.canary),
           metricTemplate: (template, window) => release.ctx.router.metricTemplate(template, window),
+          versionCounter: (counter, version) =>
+            release.ctx.router.versionCounter(counter, version, release.plan),
           env: release.ctx.env,
           signal: release.ctx.signal
         },
@@ -94,7 +96,7 @@ export async function watchAndConclude(
       )
     case 'hold':
       release.noData = (outcome as Extract<WatchOutcome, { result: 'inconclusive' }>).noData
-      return appliedByThisRun ? markHeld(release, index, fresh) : inconclusiveOutcome(release, index)
+      return appliedByThisRun ? markHeld(release, index, fresh) : inconclusiveOutcome(release, index, false)
     case 'pass':
       return appliedByThisRun
         ? markPassed(release, index, fresh)
@@ -102,11 +104,15 @@ export async function watchAndConclude(
   }
 }
 
-export function inconclusiveOutcome(release: Release, index: number): Outcome {
+/** A held stage (advance), or a verify whose checks had no data: which checks, and what to do. */
+export function inconclusiveOutcome(release: Release, index: number, held = true): Outcome {
   const names = release.noData.map(evaluation => evaluation.check).join(', ')
+  const stage = `stage ${index} (${release.plan.stages[index - 1].name})`
   const outcome: Outcome = {
     status: 'inconclusive',
-    message: `stage ${index} (${release.plan.stages[index - 1].name}) is held: no data from ${names}; send traffic to the canary, lower minSamples, or roll back`
+    message: held
+      ? `${stage} is held: no data from ${names}; send traffic to the canary, lower minSamples, or roll back`
+      : `${stage} is inconclusive: no data from ${names}; nothing was changed (verify does not roll back for missing data)`
   }
   release.warn(outcome.message)
   return outcome

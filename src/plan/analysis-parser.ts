@@ -61,7 +61,7 @@ function checkReader(head: PlanHead, vocabulary: PlanVocabulary): Reader<CheckBa
     const name = check.required('name', readNonEmptyString, 'each check needs a unique name for reports')
     const kind = check.exactlyOneOf(kinds)
     const onNoData = check.optional('onNoData', readNoDataPolicy)
-    const settings = vocabulary.checks[kind].read(check, name, head)
+    const settings = vocabulary.checks[kind].read(check, name, head, vocabulary.routers[head.router])
     return onNoData === undefined ? settings : { ...settings, onNoData }
   }
 }

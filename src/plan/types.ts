@@ -45,8 +45,19 @@ export interface FinalizeStage extends StageBase {
 export type Stage = MatchStage | WeightStage | MirrorStage | FinalizeStage
 export type StageKind = Stage['kind']
 
-/** Built-in queries; each router writes them for its own telemetry (`metricTemplate`). */
+/** Built-in queries of the canary alone; each router writes them for its own telemetry (`metricTemplate`). */
 export type PrometheusTemplate = 'success-rate' | 'latency-p99'
+
+/**
+ * A request counter of one version, as sequential checks read it (`versionCounter`): every request, the
+ * failed ones (5xx), and the latency histogram's count and one of its buckets (requests that took at most
+ * `upperBoundMs`). Each router selects them in its own telemetry.
+ */
+export type VersionCounter =
+  | { counter: 'requests' }
+  | { counter: 'failed-requests' }
+  | { counter: 'latency-count' }
+  | { counter: 'latency-bucket'; upperBoundMs: number }
 
 /** The check kinds; `analysis/checks/registry.ts` must define each one (the compiler checks it). */
 export type CheckKind = 'prometheus' | 'http' | 'kubernetes' | 'compare'

@@ -26,11 +26,19 @@ export interface RouterSyntax {
   readOptions?(routing: Mapping, head: PlanHead): Pick<Routing, 'backends' | 'acceptTimeoutMs'>
   /** Problems of a complete plan on this router: a stage it cannot express, a name it cannot form. */
   problems?(plan: Plan): PlanProblem[]
+  /**
+   * Upper bounds (ms) of the buckets of the latency histogram in this router's telemetry, ascending: a
+   * `slow-requests` check's `slowerThan` must be one of them.
+   */
+  readonly latencyBucketsMs: readonly number[]
 }
 
 export interface CheckSyntax {
-  /** Reads the settings under the check's kind key (`check.mapping(<kind>, ...)`). */
-  read(check: Mapping, name: string, head: PlanHead): CheckBase
+  /**
+   * Reads the settings under the check's kind key (`check.mapping(<kind>, ...)`); `router` is the syntax of
+   * the plan's router (what its telemetry offers).
+   */
+  read(check: Mapping, name: string, head: PlanHead, router: RouterSyntax): CheckBase
 }
 
 export interface PlanVocabulary {

@@ -72,7 +72,8 @@ export function buildRunReport(result: ReleaseResult): RunReport {
     noData: result.noData,
     ...(state?.phase === 'rolled-back' && state.rollback ? { rollback: state.rollback } : {}),
     history: state?.history ?? [],
-    ...(nextStage ? { approval: { nextStage: nextStage.name } } : {}),
+    // A held stage is watched again by the next advance, not followed by the next stage: its notice says so.
+    ...(nextStage && state?.phase !== 'held' ? { approval: { nextStage: nextStage.name } } : {}),
     warnings: result.warnings,
     run: result.run,
     timings: result.timings

@@ -4,6 +4,7 @@
 import type { Evaluation } from '../analysis/types.js'
 import { latestEvaluations } from './evaluations.js'
 import { bounded, codeBlock, codeSpan, escapeHtml, escapeHtmlText, escapeMarkdown } from './markdown.js'
+import { heldNotice, sequentialEvidence } from './evidence.js'
 import type { LadderEntry, RunReport, RunStatus, StageState } from './types.js'
 
 export { escapeHtml }
@@ -180,9 +181,15 @@ function renderChecks(report: RunReport): string {
     tableCell(evaluation.threshold),
     VERDICT_LABEL[evaluation.verdict] ?? tableCell(evaluation.verdict)
   ])
-  // What a failed or silent check said, unless the outcome line above already says it.
+  // What a failed or silent check said, unless the outcome line or the held notice above already says it.
+  const held = new Set(heldNotice(report)?.noData.map(({ check }) => check))
   const details = evaluations
-    .filter(evaluation => evaluation.verdict !== 'pass' && !report.message.includes(evaluation.message))
+    .filter(
+      evaluation =>
+        evaluation.verdict !== 'pass' &&
+        !report.message.includes(evaluation.message) &&
+        !held.has(evaluation.check)
+    )
     .map(evaluation => `- ${tableCell(evaluation.check)}: ${tableCell(evaluation.message)}`)
   const last = evaluations.reduce(
     (latest, evaluation) => (evaluation.at > latest ? evaluation.at : latest),
@@ -193,6 +200,60 @@ function renderChecks(report: RunReport): string {
     '',
     table(['Check', 'Value', 'Threshold', 'Verdict'], rows),
     ...(details.length > 0 ? ['', ...details] : [])
+  ].join('\n')
+}
+
+/** The evidence of the sequential checks: estimate, anytime-valid bounds, and how close to a rollback. */
+function renderSequentialEvidence(report: RunReport): string | undefined {
+  const summaries = sequentialEvidence(report)
+  if (summaries.length === 0) return undefined
+  const rows = summaries.map(summary => [
+    codeSpan(summary.check, { inTable: true }),
+    escapeMarkdown(
+      summary.estimate === '—'
+        ? `${summary.measure}: no estimate yet`
+        : `${summary.measure} × ${summary.estimate}`
+    ),
+    escapeMarkdown(`${summary.bounds} at ${summary.level}`),
+    escapeMarkdown(summary.accepted),
+    escapeMarkdown(`${summary.evidence}: ${summary.progress}`) +
+      (summary.rejected && summary.crossing ? ` (**${escapeMarkdown(summary.crossing)}**)` : ''),
+    escapeMarkdown(summary.data)
+  ])
+  return [
+    '#### Canary against stable (sequential)',
+    '',
+    table(
+      [
+        'Check',
+        'Canary / stable',
+        'Bounds, valid at every evaluation',
+        'Accepted',
+        'Evidence (log e-value)',
+        'Data'
+      ],
+      rows
+    )
+  ].join('\n')
+}
+
+/** A held stage: the checks that had no data, and the three ways on. */
+function renderHeldNotice(report: RunReport): string | undefined {
+  const notice = heldNotice(report)
+  if (!notice) return undefined
+  const stage = notice.stage ? ` ${codeSpan(notice.stage)}` : ''
+  const head = notice.held
+    ? `**❔ Held:** stage${stage} stays applied. No check failed, but these had no data at the end of the watch:`
+    : `**❔ Inconclusive:** nothing was changed. No check failed, but these had no data:`
+  return [
+    head,
+    '',
+    ...notice.noData.map(({ check, message }) => `- ${codeSpan(check)}: ${tableCell(message)}`),
+    '',
+    'To go on:',
+    '',
+    // The actions are the action's own words, with code spans meant as such.
+    ...notice.actions.map(action => `- ${action}`)
   ].join('\n')
 }
 
@@ -340,7 +401,9 @@ function assemble(report: RunReport, marker: string, points: WeightPoint[], trim
   const sections = [
     marker,
     renderHeadline(report),
+    renderHeldNotice(report),
     renderChecks(report),
+    renderSequentialEvidence(report),
     renderNext(report),
     renderLadder(report),
     renderWarnings(report),

@@ -3,10 +3,21 @@
  * (`or on() vector(0)`) so a canary failing every request reads 0, not "no data"; with no requests at all the
  * denominator is empty and the result is still "no data".
  */
-import type { PrometheusTemplate } from '../plan/types.js'
+import type { PrometheusTemplate, VersionCounter } from '../plan/types.js'
 
 /** telemetry-v2: Istio 1.5+ proxies; mixer: Istio 0.2-1.0 (service as an FQDN, durations in seconds). */
 export type IstioTelemetry = 'telemetry-v2' | 'mixer'
+
+/** Upper bounds (ms) of the default buckets of each telemetry's latency histogram. */
+export const ISTIO_LATENCY_BUCKETS_MS: Record<IstioTelemetry, readonly number[]> = {
+  // istio_request_duration_milliseconds
+  'telemetry-v2': [
+    0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
+    3600000
+  ],
+  // istio_request_duration, in seconds: 0.005 .. 10
+  mixer: [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
+}
 
 export function istioMetricTemplate(
   telemetry: IstioTelemetry,
@@ -27,4 +38,43 @@ export function istioMetricTemplate(
     ? `(sum(rate(istio_request_count{${scope},response_code!~"5.."}[${window}])) or on() vector(0))` +
         ` / sum(rate(istio_request_count{${scope}}[${window}]))`
     : `1000 * histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_bucket{${scope}}[${window}])))`
+}
+
+/**
+ * A matcher for the bucket `le` label of a bound: exporters write 250 or 250.0 (Prometheus 3 rewrites the
+ * former into the latter), so an integer bound matches both.
+ */
+export function bucketMatcher(bound: number): string {
+  const text = String(bound).replace('.', '\\\\.')
+  return Number.isInteger(bound) ? `le=~"${text}(\\\\.0)?"` : `le=~"${text}"`
+}
+
+/**
+ * The raw counter series of a version's requests (no rate, no sum). The version is a Kubernetes label value,
+ * which never needs escaping in a PromQL string.
+ */
+export function istioVersionCounter(
+  telemetry: IstioTelemetry,
+  counter: VersionCounter,
+  version: string
+): string {
+  const v2 = telemetry === 'telemetry-v2'
+  const scope = v2
+    ? 'reporter="destination",destination_service_namespace="$namespace",' +
+      `destination_service_name="$service",destination_version="${version}"`
+    : `destination_service="$service.$namespace.svc.cluster.local",destination_version="${version}"`
+  const requests = v2 ? 'istio_requests_total' : 'istio_request_count'
+  const latency = v2 ? 'istio_request_duration_milliseconds' : 'istio_request_duration'
+  switch (counter.counter) {
+    case 'requests':
+      return `${requests}{${scope}}`
+    case 'failed-requests':
+      return `${requests}{${scope},response_code=~"5.."}`
+    case 'latency-count':
+      return `${latency}_count{${scope}}`
+    case 'latency-bucket': {
+      const bound = v2 ? counter.upperBoundMs : counter.upperBoundMs / 1000
+      return `${latency}_bucket{${scope},${bucketMatcher(bound)}}`
+    }
+  }
 }

@@ -9,7 +9,7 @@ import type { KubeClient, ResourceType } from '../kube/kube-client.js'
 import { stageEffect } from '../plan/stages.js'
 import type { Plan } from '../plan/types.js'
 import type { PlanProblem } from '../plan/vocabulary.js'
-import { istioMetricTemplate } from './istio-telemetry.js'
+import { ISTIO_LATENCY_BUCKETS_MS, istioMetricTemplate, istioVersionCounter } from './istio-telemetry.js'
 import { objectKey, type ManagedObject, type RouterDefinition, type RoutingSpecs } from './router.js'
 
 export const ROUTE_RULE: ResourceType = {
@@ -138,6 +138,7 @@ export const routeRuleRouter: RouterDefinition = {
   kind: 'RouteRule',
   resource: ROUTE_RULE,
   syntax: {
+    latencyBucketsMs: ISTIO_LATENCY_BUCKETS_MS['mixer'],
     optionKeys: [],
     severalObjects: false,
     routeRefusal: 'RouteRule has no named routes; remove routing.route or use router: VirtualService',
@@ -190,5 +191,6 @@ export const routeRuleRouter: RouterDefinition = {
       canary: { app: plan.service, [plan.versionLabel]: plan.canary }
     }
   },
-  metricTemplate: (template, window) => istioMetricTemplate('mixer', template, window)
+  metricTemplate: (template, window) => istioMetricTemplate('mixer', template, window),
+  versionCounter: (counter, version) => istioVersionCounter('mixer', counter, version)
 }

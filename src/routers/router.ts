@@ -5,7 +5,7 @@
  */
 import type { Json, JsonObject } from '../common/json.js'
 import type { KubeClient, KubeObject, Labels, ResourceType } from '../kube/kube-client.js'
-import type { Plan, PrometheusTemplate, RouterKind, RoutingObject } from '../plan/types.js'
+import type { Plan, PrometheusTemplate, RouterKind, RoutingObject, VersionCounter } from '../plan/types.js'
 import type { RouterSyntax } from '../plan/vocabulary.js'
 
 /** Specs of the routing objects a release manages, by `objectKey`; null means the object must not exist. */
@@ -91,6 +91,14 @@ export interface RouterDefinition {
   readVersionSelectors(kube: KubeClient, plan: Plan): Promise<VersionSelectors>
   /** PromQL of a built-in template for this router's telemetry, placeholders still in it. */
   metricTemplate(template: PrometheusTemplate, window: string): string
+  /**
+   * PromQL selecting the raw counter series of the requests of `version` (the plan's `stable` or `canary`)
+   * in this router's telemetry, for the sequential checks: a plain selector, no rate(), increase() or sum(),
+   * because the check takes each series' exact increments between evaluations itself (increase()
+   * extrapolates, which inflates counts). `$service` and `$namespace` may stay as placeholders. The
+   * `latency-bucket` bound is one of `syntax.latencyBucketsMs`.
+   */
+  versionCounter(counter: VersionCounter, version: string, plan: Plan): string
   /** Waits for the controller to accept what was written (Gateway API); absent: a write is final. */
   awaitAccepted?(
     kube: KubeClient,

@@ -22,7 +22,7 @@ import {
 } from './route-list.js'
 import { objectKey, type ManagedObject, type RouterDefinition, type RoutingSpecs } from './router.js'
 import { stickyCookie, stickyCookieMatch } from './sticky.js'
-import { istioMetricTemplate } from './istio-telemetry.js'
+import { ISTIO_LATENCY_BUCKETS_MS, istioMetricTemplate, istioVersionCounter } from './istio-telemetry.js'
 
 export const VIRTUAL_SERVICE: ResourceType = {
   group: 'networking.istio.io',
@@ -357,6 +357,7 @@ export const virtualServiceRouter: RouterDefinition = {
   kind: 'VirtualService',
   resource: VIRTUAL_SERVICE,
   syntax: {
+    latencyBucketsMs: ISTIO_LATENCY_BUCKETS_MS['telemetry-v2'],
     optionKeys: [],
     severalObjects: true
   },
@@ -422,5 +423,6 @@ export const virtualServiceRouter: RouterDefinition = {
     }
     return { stable: selectorFor(plan.stable, 'stable'), canary: selectorFor(plan.canary, 'canary') }
   },
-  metricTemplate: (template, window) => istioMetricTemplate('telemetry-v2', template, window)
+  metricTemplate: (template, window) => istioMetricTemplate('telemetry-v2', template, window),
+  versionCounter: (counter, version) => istioVersionCounter('telemetry-v2', counter, version)
 }

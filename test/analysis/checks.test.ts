@@ -401,12 +401,14 @@ describe('compare check', () => {
 
   const compare = (url: string): CompareCheck => ({
     kind: 'compare',
+    method: 'mann-whitney',
     name: 'latency-vs-stable',
     prometheus: { url },
     query: 'avg(latency{version="$version"}[$interval])',
     direction: 'increase',
     tolerance: 0.25,
-    confidence: 0.98
+    confidence: 0.98,
+    minSamples: 10
   })
 
   it('fails a canary slower than stable, over all samples of all series since the stage began', async () => {

@@ -35,6 +35,7 @@ export function testEnvironment(overrides: Partial<CheckEnvironment> = {}): Chec
     now: () => new Date(),
     readCanaryPods: async () => ({ deployments: [{ name: 'reviews-v2', available: true }], maxRestarts: 0 }),
     metricTemplate: virtualServiceRouter.metricTemplate,
+    versionCounter: (counter, version) => virtualServiceRouter.versionCounter(counter, version, testPlan()),
     env: {},
     ...overrides
   }

@@ -64,6 +64,7 @@ function meanLatencyComparison(): CompareCheck {
   const scope = 'destination_service_name="$service",destination_version="$version"'
   return {
     kind: 'compare',
+    method: 'mann-whitney',
     name: 'latency-vs-stable',
     prometheus: { url: prometheus.url },
     query:
@@ -71,7 +72,8 @@ function meanLatencyComparison(): CompareCheck {
       ` / sum(rate(istio_request_duration_milliseconds_count{${scope}}[3s]))`,
     direction: 'increase',
     tolerance: 0.25,
-    confidence: 0.98
+    confidence: 0.98,
+    minSamples: 10
   }
 }
 

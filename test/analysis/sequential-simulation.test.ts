@@ -151,3 +151,44 @@ describe('a stage with no regression (fixed seed)', () => {
     expect(compareRejections / stages).toBeGreaterThan(ALPHA)
   })
 })
+
+/**
+ * Why the sequential checks read raw counters rather than increase(): Prometheus extrapolates each window's
+ * increase from the samples inside it to the window's edges, so a count of n seen over half the window reads
+ * as 2n. The test reads that as 2n requests' worth of evidence. At the null's boundary (the canary failing
+ * exactly 1 + tolerance times as often as the stable), exact counts stay under alpha; counts extrapolated
+ * twofold (a [30s] window over 15-second scrapes) do not.
+ */
+describe('extrapolated counts', () => {
+  const STAGES = 400
+  function rejectionRate(extrapolation: number, random: Random): number {
+    let rejected = 0
+    for (let stage = 0; stage < STAGES; stage++) {
+      const snapshots: CountsSnapshot[] = []
+      const canary = { failed: 0, total: 0 }
+      const stable = { failed: 0, total: 0 }
+      for (let interval = 0; interval < 20; interval++) {
+        // What the samples inside the window saw, then scaled up to the whole window.
+        const canarySeen = random.poisson(900 / extrapolation)
+        const stableSeen = random.poisson(17100 / extrapolation)
+        canary.failed += Math.round(random.binomial(canarySeen, 0.0125) * extrapolation)
+        canary.total += Math.round(canarySeen * extrapolation)
+        stable.failed += Math.round(random.binomial(stableSeen, 0.01) * extrapolation)
+        stable.total += Math.round(stableSeen * extrapolation)
+        snapshots.push({ canary: { ...canary }, stable: { ...stable } })
+        const options = { alpha: ALPHA, tolerance: 0.25, verdictOnly: true }
+        if (sequentialErrorRateTest(snapshots, options).verdict === 'reject') {
+          rejected++
+          break
+        }
+      }
+    }
+    return rejected / STAGES
+  }
+
+  it('exceed alpha at the null boundary where exact counts stay under it', () => {
+    expect(rejectionRate(1, createRandom(11))).toBeLessThanOrEqual(ALPHA)
+    // 6.75% of the 400 stages with this seed.
+    expect(rejectionRate(2, createRandom(11))).toBeGreaterThan(ALPHA)
+  }, 60_000)
+})

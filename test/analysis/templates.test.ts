@@ -3,7 +3,9 @@ import { formatValue } from '../../src/analysis/format.js'
 import { rateWindow, rateWindowMs, renderQuery } from '../../src/analysis/templates.js'
 import { formatDuration } from '../../src/common/duration.js'
 import type { PrometheusTemplate, RouterKind } from '../../src/plan/types.js'
+import { bucketMatcher } from '../../src/routers/istio-telemetry.js'
 import { ROUTERS } from '../../src/routers/registry.js'
+import { testPlan } from './fixtures.js'
 
 /** A built-in template as a router writes it for its telemetry, at the plan's interval. */
 function templateQuery(template: PrometheusTemplate, router: RouterKind, intervalMs: number): string {
@@ -48,6 +50,15 @@ describe('renderQuery', () => {
     expect(renderQuery('$services $canary_x $other $$', vars)).toBe('$services $canary_x $other $$')
   })
 
+  it('substitutes $window in sequential queries and refuses it elsewhere', () => {
+    expect(
+      renderQuery('avg_over_time(x{v="$version"}[$window])', { ...vars, version: 'v2', window: '1m' })
+    ).toBe('avg_over_time(x{v="v2"}[1m])')
+    expect(() => renderQuery('x[$window]', vars)).toThrow(
+      '$window is only available in sequential compare queries'
+    )
+  })
+
   it('refuses $version outside compare queries', () => {
     expect(() => renderQuery('x{v="$version"}', vars)).toThrow(
       '$version is only available in compare queries'
@@ -87,5 +98,65 @@ describe('templateQuery', () => {
     expect(renderQuery(templateQuery('latency-p99', 'RouteRule', 30_000), vars)).toBe(
       `1000 * histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_bucket{${scope}}[1m])))`
     )
+  })
+})
+
+describe('versionCounter: every router', () => {
+  const counters = [
+    { counter: 'requests' },
+    { counter: 'failed-requests' },
+    { counter: 'latency-count' },
+    { counter: 'latency-bucket', upperBoundMs: 250 }
+  ] as const
+
+  it.each(Object.keys(ROUTERS) as RouterKind[])(
+    '%s selects raw counter series of $version, nothing aggregated or extrapolated',
+    router => {
+      for (const counter of counters) {
+        const selector = ROUTERS[router].versionCounter(counter, '$version', testPlan({ router }))
+        expect(selector).toMatch(/^[a-z_]+\{[^{}]*\}$/)
+        expect(selector).toContain('"$version"')
+        expect(selector).not.toMatch(/rate|increase|sum|\$canary|\$stable/)
+      }
+      const buckets = ROUTERS[router].syntax.latencyBucketsMs
+      expect(buckets).toContain(250)
+      expect([...buckets].sort((a, b) => a - b)).toEqual(buckets)
+    }
+  )
+
+  it('selects the failed requests by 5xx and a bucket by its bound in the telemetry unit', () => {
+    expect(
+      renderQuery(ROUTERS.VirtualService.versionCounter({ counter: 'failed-requests' }, 'v2', testPlan()), {
+        ...vars,
+        version: 'v2'
+      })
+    ).toBe(
+      'istio_requests_total{reporter="destination",destination_service_namespace="bookinfo",' +
+        'destination_service_name="reviews",destination_version="v2",response_code=~"5.."}'
+    )
+    expect(
+      ROUTERS.VirtualService.versionCounter(
+        { counter: 'latency-bucket', upperBoundMs: 2500 },
+        'v2',
+        testPlan()
+      )
+    ).toMatch(/^istio_request_duration_milliseconds_bucket\{.*,le=~"2500\(\\\\\.0\)\?"\}$/)
+    expect(
+      ROUTERS.RouteRule.versionCounter(
+        { counter: 'latency-bucket', upperBoundMs: 2500 },
+        'v2',
+        testPlan({ router: 'RouteRule' })
+      )
+    ).toMatch(/^istio_request_duration_bucket\{.*,le=~"2\\\\\.5"\}$/)
+  })
+
+  it('matches a bucket whether its bound is written 250 or 250.0, and no other', () => {
+    const matches = (bound: number) => {
+      const pattern = /le=~"([^"]*)"/.exec(bucketMatcher(bound))![1].replace(/\\\\/g, '\\')
+      return (le: string) => new RegExp(`^(?:${pattern})$`).test(le)
+    }
+    expect(['250', '250.0'].map(matches(250))).toEqual([true, true])
+    expect(['2500', '25', '250.5'].map(matches(250))).toEqual([false, false, false])
+    expect(['0.25', '0.250', '0x25'].map(matches(0.25))).toEqual([true, false, false])
   })
 })

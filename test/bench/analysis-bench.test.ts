@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { METHODS, resultsTable, runAnalysisBench, SCENARIOS } from '../../bench/analysis/bench.js'
-import { flaggerRollback, sequentialRollback } from '../../bench/analysis/methods.js'
+import { flaggerRollback, sequentialRollback, startSequentialServer } from '../../bench/analysis/methods.js'
 import {
   histogramQuantile,
   ISTIO_BUCKETS_MS,
@@ -70,7 +70,28 @@ describe('analysis bench', () => {
     const stage = { ...STAGE, requestsPerSecond: 20 }
     const failing = simulateStage(stage, { ...stage.stable, failureRate: 0.5 }, 9)
     expect(flaggerRollback(failing, 10)).toEqual({ interval: 5, check: 'request-success-rate' })
-    expect(sequentialRollback(failing, 10)).toMatchObject({ check: 'error-rate' })
+  })
+
+  it("runs the sequential checks on the stream's raw counters, interval by interval", async () => {
+    const server = await startSequentialServer()
+    try {
+      // Half the canary's requests fail: the error check rejects at the first interval with data.
+      const failing = simulateStage(STAGE, { ...STAGE.stable, failureRate: 0.5 }, 9)
+      expect(await sequentialRollback(server, failing, 10, STAGE.scrapeSeconds)).toEqual({
+        interval: 1,
+        check: 'errors-vs-stable'
+      })
+      // Three times slower: most canary requests take over 100 ms, the slow-requests check rejects.
+      const slow = simulateStage(STAGE, { ...STAGE.stable, latencyMedianMs: 150 }, 9)
+      expect(await sequentialRollback(server, slow, 10, STAGE.scrapeSeconds)).toEqual({
+        interval: 1,
+        check: 'slow-vs-stable'
+      })
+      const healthy = simulateStage(STAGE, STAGE.stable, 9)
+      expect(await sequentialRollback(server, healthy, 10, STAGE.scrapeSeconds)).toBeNull()
+    } finally {
+      await server.close()
+    }
   })
 
   it('runs every method on every scenario and writes the results', async () => {

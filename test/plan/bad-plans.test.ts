@@ -622,6 +622,172 @@ const BAD_PLANS: BadPlan[] = [
     field: 'analysis.checks[0].compare.direction',
     message: "did you mean 'increase'?"
   },
+  // Compare, sequential
+  {
+    what: 'compare method unknown',
+    yaml: withCheck('compare: { method: sprt, prometheus: { url: "http://prom", template: success-rate } }'),
+    field: 'analysis.checks[0].compare.method',
+    message: "must be one of mann-whitney | sequential; got 'sprt'"
+  },
+  {
+    what: 'sequential alpha 0',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: success-rate }, alpha: 0 }'
+    ),
+    field: 'analysis.checks[0].compare.alpha',
+    message: 'must be greater than 0 and at most 0.5 (e.g. 0.05); got 0'
+  },
+  {
+    what: 'sequential alpha above 0.5',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: success-rate }, alpha: 0.6 }'
+    ),
+    field: 'analysis.checks[0].compare.alpha',
+    message: 'at most 0.5'
+  },
+  {
+    what: 'minSamples below 2',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: success-rate }, minSamples: 1 }'
+    ),
+    field: 'analysis.checks[0].compare.minSamples',
+    message: 'must be an integer >= 2; got 1'
+  },
+  {
+    what: 'minSamples not an integer (mann-whitney too)',
+    yaml: withCheck(
+      'compare: { prometheus: { url: "http://prom", query: "x{v=\\"$version\\"}" }, minSamples: 2.5 }'
+    ),
+    field: 'analysis.checks[0].compare.minSamples',
+    message: 'must be an integer >= 2'
+  },
+  {
+    what: 'sequential query that is not per version',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", query: "x[$window]" } }'
+    ),
+    field: 'analysis.checks[0].compare.prometheus.query',
+    message: 'must contain $version: a sequential check compares the versions'
+  },
+  {
+    what: 'sequential with both template and query',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: success-rate, query: "x{v=\\"$version\\"}" } }'
+    ),
+    field: 'analysis.checks[0].compare.prometheus.query',
+    message: 'has both template and query; keep exactly one of template, query'
+  },
+  {
+    what: 'sequential with neither template nor query',
+    yaml: withCheck('compare: { method: sequential, prometheus: { url: "http://prom" } }'),
+    field: 'analysis.checks[0].compare.prometheus',
+    message: 'needs one of template, query'
+  },
+  {
+    what: 'sequential template of one value',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: latency-p99 } }'
+    ),
+    field: 'analysis.checks[0].compare.prometheus.template',
+    message: "must be one of success-rate | slow-requests; got 'latency-p99'"
+  },
+  {
+    what: 'slow-requests without slowerThan',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: slow-requests } }'
+    ),
+    field: 'analysis.checks[0].compare.prometheus.slowerThan',
+    message: 'is required: the latency above which a request is slow'
+  },
+  {
+    what: 'slowerThan not a bucket boundary',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: slow-requests, slowerThan: 300ms } }'
+    ),
+    field: 'analysis.checks[0].compare.prometheus.slowerThan',
+    message:
+      "must be an upper bound of a bucket of the router's latency histogram, one of 1ms, 5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 500ms, 1s, 2s500ms, 5s"
+  },
+  {
+    what: 'slowerThan not a bucket of the Mixer-era histogram',
+    yaml: `${HEAD}router: RouteRule\n${STAGES}analysis:\n  checks:\n    - name: c\n      compare: { method: sequential, prometheus: { url: "http://prom", template: slow-requests, slowerThan: 1ms } }\n`,
+    field: 'analysis.checks[0].compare.prometheus.slowerThan',
+    message: 'one of 5ms, 10ms, 25ms'
+  },
+  {
+    what: 'slowerThan with success-rate',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: success-rate, slowerThan: 250ms } }'
+    ),
+    field: 'analysis.checks[0].compare.prometheus.slowerThan',
+    message: 'is for template: slow-requests'
+  },
+  {
+    what: 'quantile outside (0, 1)',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", query: "x{v=\\"$version\\"}" }, quantile: 1 }'
+    ),
+    field: 'analysis.checks[0].compare.quantile',
+    message: 'must be greater than 0 and less than 1; got 1'
+  },
+  {
+    what: 'quantile with a template',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: success-rate }, quantile: 0.9 }'
+    ),
+    field: 'analysis.checks[0].compare.quantile',
+    message: "is for a query's samples"
+  },
+  {
+    what: 'sequential tolerance 1 with decrease',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: success-rate }, direction: decrease, tolerance: 1 }'
+    ),
+    field: 'analysis.checks[0].compare.tolerance',
+    message: 'must be below 1 with direction decrease'
+  },
+  {
+    what: 'compare tolerance negative',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: success-rate }, tolerance: -0.1 }'
+    ),
+    field: 'analysis.checks[0].compare.tolerance',
+    message: 'must be at least 0; got -0.1'
+  },
+  {
+    what: 'confidence with method sequential',
+    yaml: withCheck(
+      'compare: { method: sequential, prometheus: { url: "http://prom", template: success-rate }, confidence: 0.98 }'
+    ),
+    field: 'analysis.checks[0].compare.confidence',
+    message: 'is for method: mann-whitney; a sequential check takes alpha instead'
+  },
+  {
+    what: 'alpha with method mann-whitney',
+    yaml: withCheck(
+      'compare: { prometheus: { url: "http://prom", query: "x{v=\\"$version\\"}" }, alpha: 0.05 }'
+    ),
+    field: 'analysis.checks[0].compare.alpha',
+    message: 'is for method: sequential; method mann-whitney takes confidence'
+  },
+  {
+    what: 'template with method mann-whitney',
+    yaml: withCheck('compare: { prometheus: { url: "http://prom", template: success-rate } }'),
+    field: 'analysis.checks[0].compare.prometheus.template',
+    message: 'needs method: sequential'
+  },
+  {
+    what: '$window in a mann-whitney query',
+    yaml: withCheck('compare: { prometheus: { url: "http://prom", query: "x{v=\\"$version\\"}[$window]" } }'),
+    field: 'analysis.checks[0].compare.prometheus.query',
+    message: '$window is only available in compare checks with method: sequential'
+  },
+  {
+    what: '$window in a prometheus check',
+    yaml: withCheck('prometheus: { url: "http://prom", query: "rate(x[$window])", min: 1 }'),
+    field: 'analysis.checks[0].prometheus.query',
+    message: '$window is only available in compare checks with method: sequential'
+  },
   // Several routing objects
   {
     what: 'routing list empty',

@@ -114,9 +114,11 @@ describe('parsePlan', () => {
             kind: 'compare',
             name: 'latency-vs-stable',
             prometheus: { url: PROMETHEUS_URL },
-            query: '<PromQL with $version>',
             direction: 'increase',
             tolerance: 0.25,
+            minSamples: 50,
+            method: 'mann-whitney',
+            query: '<PromQL with $version>',
             confidence: 0.98
           }
         ] as unknown as CheckBase[]
@@ -207,9 +209,11 @@ analysis:
         kind: 'compare',
         name: 'p99',
         prometheus: { url: 'https://prom.example.com', bearerTokenEnv: 'PROM_TOKEN' },
-        query: 'latency{version="$version"}',
         direction: 'increase',
         tolerance: 0.25,
+        minSamples: 50,
+        method: 'mann-whitney',
+        query: 'latency{version="$version"}',
         confidence: 0.98
       }
     ])

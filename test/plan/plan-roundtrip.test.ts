@@ -120,8 +120,40 @@ const compareCheck = fc
       ...rest
     }
   }))
+const sequentialSource = fc.oneof(
+  fc.constant({ template: 'success-rate' }),
+  // Bucket bounds common to both routers' latency histograms.
+  fc.constantFrom('5ms', '50ms', '250ms', '1s', '2s500ms').map(slowerThan => ({
+    template: 'slow-requests',
+    slowerThan
+  })),
+  fc.constant({ query: 'avg_over_time(latency{version="$version"}[$window])' })
+)
+const sequentialCheck = fc
+  .record(
+    {
+      url: prometheusUrl,
+      source: sequentialSource,
+      direction: fc.constantFrom('increase', 'decrease', 'either'),
+      tolerance: hundredths(0, 99),
+      alpha: hundredths(1, 50),
+      minSamples: fc.integer({ min: 2, max: 1000 }),
+      quantile: hundredths(1, 99)
+    },
+    { requiredKeys: ['url', 'source'] }
+  )
+  .map(({ url, source, quantile, ...rest }) => ({
+    compare: {
+      method: 'sequential',
+      prometheus: { url, ...source },
+      ...rest,
+      ...('query' in source && quantile !== undefined && { quantile })
+    }
+  }))
 const checks = fc
-  .array(fc.oneof(prometheusCheck, httpCheck, kubernetesCheck, compareCheck), { maxLength: 4 })
+  .array(fc.oneof(prometheusCheck, httpCheck, kubernetesCheck, compareCheck, sequentialCheck), {
+    maxLength: 4
+  })
   .map(list => list.map((check, index) => ({ name: `check-${index}`, ...check })))
 
 const planFile: fc.Arbitrary<PlanFile> = fc
@@ -248,6 +280,15 @@ function checkToFile(check: Check): PlanFile {
     case 'kubernetes':
       return { name: check.name, kubernetes: { maxRestarts: check.maxRestarts } }
     case 'compare': {
+      if (check.method === 'sequential') {
+        const { kind: _kind, name, prometheus, query, template, slowerThanMs, ...compare } = check
+        const source = {
+          ...(query !== undefined && { query }),
+          ...(template !== undefined && { template }),
+          ...(slowerThanMs !== undefined && { slowerThan: formatDuration(slowerThanMs) })
+        }
+        return { name, compare: { prometheus: { ...prometheus, ...source }, ...compare } }
+      }
       const { kind: _kind, name, prometheus, query, ...compare } = check
       return { name, compare: { prometheus: { ...prometheus, query }, ...compare } }
     }

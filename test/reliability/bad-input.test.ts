@@ -189,6 +189,52 @@ const CASES: Case[] = [
     inputs: { plan: withCheck('http: { url: "http://x", expectBody: "(?<=a)b" }') },
     error: /expectBody/
   },
+  // ---- sequential compare checks
+  {
+    name: 'sequential alpha outside (0, 0.5]',
+    inputs: {
+      plan: withCheck(
+        'compare: { method: sequential, prometheus: { url: "http://p:9090", template: success-rate }, alpha: 0.9 }'
+      )
+    },
+    error: /compare\.alpha: must be greater than 0 and at most 0\.5/
+  },
+  {
+    name: 'compare minSamples below 2',
+    inputs: {
+      plan: withCheck(
+        'compare: { method: sequential, prometheus: { url: "http://p:9090", template: success-rate }, minSamples: 1 }'
+      )
+    },
+    error: /compare\.minSamples: must be an integer >= 2/
+  },
+  {
+    name: 'sequential check on a query that is not per version',
+    inputs: {
+      plan: withCheck(
+        'compare: { method: sequential, prometheus: { url: "http://p:9090", query: "avg_over_time(latency[$window])" } }'
+      )
+    },
+    error: /compare\.prometheus\.query: must contain \$version: a sequential check compares the versions/
+  },
+  {
+    name: 'sequential slowerThan not a bucket boundary',
+    inputs: {
+      plan: withCheck(
+        'compare: { method: sequential, prometheus: { url: "http://p:9090", template: slow-requests, slowerThan: 200ms } }'
+      )
+    },
+    error: /slowerThan: must be an upper bound of a bucket/
+  },
+  {
+    name: 'confidence with method sequential',
+    inputs: {
+      plan: withCheck(
+        'compare: { method: sequential, prometheus: { url: "http://p:9090", template: success-rate }, confidence: 0.99 }'
+      )
+    },
+    error: /compare\.confidence: is for method: mann-whitney/
+  },
   // ---- action inputs
   { name: 'unknown command', inputs: { command: 'launch' }, error: /input 'command': 'launch'/ },
   { name: 'dry-run not a boolean', inputs: { 'dry-run': 'yes' }, error: /input 'dry-run': 'yes'/ },

@@ -1,9 +1,12 @@
 import type { Mapping } from '../../plan/plan-yaml.js'
-import type { CheckSyntax, PlanHead } from '../../plan/vocabulary.js'
+import type { CheckSyntax, PlanHead, RouterSyntax } from '../../plan/vocabulary.js'
 import type { CheckBase, CheckEnvironment, Evaluation } from '../types.js'
 
 /** What a check kind decides; evaluateCheck adds the check's identity, time and threshold. */
-export type CheckOutcome = Pick<Evaluation, 'value' | 'verdict' | 'message' | 'details'>
+export type CheckOutcome = Pick<
+  Evaluation,
+  'value' | 'verdict' | 'message' | 'details' | 'decisive' | 'evidence'
+>
 
 /** An environment variable a check reads a credential from. */
 export interface CredentialVariable {
@@ -16,8 +19,8 @@ export interface CredentialVariable {
 
 /** Everything one check kind is: how the plan writes it, how it is evaluated and described, what secrets it reads. */
 export interface CheckKindDefinition<C extends CheckBase> extends CheckSyntax {
-  /** Reads the settings under the check's kind key. */
-  read(check: Mapping, name: string, head: PlanHead): C
+  /** Reads the settings under the check's kind key; `router`: what the plan's router's telemetry offers. */
+  read(check: Mapping, name: string, head: PlanHead, router: RouterSyntax): C
   evaluate(check: C, env: CheckEnvironment): Promise<CheckOutcome>
   /** Human-readable pass condition, e.g. ">= 0.99" or "status in [200]". */
   threshold(check: C): string

@@ -18,6 +18,7 @@ export type { PrometheusSource }
 export const SOURCE_KEYS = ['url', 'bearerTokenEnv', 'usernameEnv', 'passwordEnv']
 export const QUERY_PLACEHOLDERS = ['service', 'namespace', 'stable', 'canary', 'interval']
 export const VERSION_PLACEHOLDERS = [...QUERY_PLACEHOLDERS, 'version']
+export const SEQUENTIAL_PLACEHOLDERS = [...VERSION_PLACEHOLDERS, 'window']
 
 const PROMETHEUS_SECRET =
   'Prometheus credentials must not be written in the plan; put the secret in an environment variable ' +
@@ -91,6 +92,9 @@ export function readQuery(allowed: readonly string[]): Reader<string> {
     const unknown = placeholders.find(placeholder => !allowed.includes(placeholder))
     if (unknown === undefined) return undefined
     const list = allowed.map(name => `$${name}`).join(', ')
+    if (unknown === 'window') {
+      return `$window is only available in compare checks with method: sequential; allowed here: ${list}`
+    }
     if (VERSION_PLACEHOLDERS.includes(unknown)) {
       return `$${unknown} is only available in compare checks; allowed here: ${list}`
     }

@@ -74,6 +74,17 @@ function formatShare(failed: number, total: number): string {
   return `${percent}% (${failed} of ${total})`
 }
 
+/** How messages name the counted events: "failed" requests and their "failure rate" by default. */
+export interface EventWords {
+  /** Follows a count: "19 of 2000 failed". */
+  events: string
+  rate: string
+  /** When neither version has any yet: "no failures yet". */
+  none: string
+}
+
+const FAILURES: EventWords = { events: 'failed', rate: 'failure rate', none: 'no failures yet' }
+
 /**
  * Sequential test of the canary's failure rate against the stable's, to be called at every evaluation of
  * a stage with all the snapshots so far (cumulative counts since the stage started, in order). Rejects when
@@ -83,7 +94,8 @@ function formatShare(failed: number, total: number): string {
  */
 export function sequentialErrorRateTest(
   snapshots: readonly CountsSnapshot[],
-  options: SequentialOptions = {}
+  options: SequentialOptions = {},
+  words: EventWords = FAILURES
 ): SequentialResult {
   const resolved = resolveSequentialOptions(options)
   const intervals = snapshotIntervals(snapshots)
@@ -96,18 +108,18 @@ export function sequentialErrorRateTest(
   const enough = canary.total >= resolved.minSamples && stable.total >= resolved.minSamples
   const verdict = !enough ? 'nodata' : judgement.rejected ? 'reject' : 'continue'
 
-  const shares = `canary ${formatShare(canary.failed, canary.total)} failed vs stable ${formatShare(stable.failed, stable.total)}`
+  const shares = `canary ${formatShare(canary.failed, canary.total)} ${words.events} vs stable ${formatShare(stable.failed, stable.total)}`
   const ratio = resolved.verdictOnly
     ? ''
     : estimate === null
-      ? ', no failures yet'
+      ? `, ${words.none}`
       : `, ratio ${formatRatio(estimate)}${boundsText(judgement, formatRatio)}`
   const evidence = `log e-value ${judgement.logEValue.toFixed(2)} of ${judgement.logThreshold.toFixed(2)}`
   const why =
     verdict === 'nodata'
       ? `; fewer than ${resolved.minSamples} requests on a version`
       : verdict === 'reject'
-        ? `: failure rate ${resolved.direction === 'either' ? 'changed' : resolved.direction === 'increase' ? 'higher' : 'lower'} beyond ${formatValue(resolved.tolerance * 100)}%`
+        ? `: ${words.rate} ${resolved.direction === 'either' ? 'changed' : resolved.direction === 'increase' ? 'higher' : 'lower'} beyond ${formatValue(resolved.tolerance * 100)}%`
         : ''
   return {
     verdict,

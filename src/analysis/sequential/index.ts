@@ -4,7 +4,7 @@
  * so far. See docs/sequential-analysis.md.
  */
 export { sequentialErrorRateTest, rateRatioEstimate, snapshotIntervals } from './error-rate.js'
-export type { CountsSnapshot, VersionCounts } from './error-rate.js'
+export type { CountsSnapshot, EventWords, VersionCounts } from './error-rate.js'
 export { sequentialLatencyTest, exceedances, exceedanceTrials } from './latency.js'
 export type { Exceedances, LatencyInterval, LatencyTestOptions, SortedLatencyInterval } from './latency.js'
 export type { SequentialResult, SequentialVerdict } from './judgement.js'

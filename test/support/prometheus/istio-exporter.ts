@@ -10,6 +10,11 @@ export interface TrafficProfile {
   errorRatio: number
   /** Latency of every request in ms, or [min, max] for a uniform spread. */
   latencyMs: number | [number, number]
+  /**
+   * Pods serving the version (default 1), each with its own series (label `pod`, `<service>-<version>-<i>`);
+   * requests go to them in turn.
+   */
+  pods?: number
 }
 
 export interface IstioExporter {
@@ -43,6 +48,7 @@ interface VersionTraffic {
   /** Fractional requests and errors carried to the next tick, so low rates and ratios come out exact. */
   requestCarry: number
   errorCarry: number
+  ticks: number
 }
 
 function drawLatency(latency: TrafficProfile['latencyMs']): number {
@@ -63,6 +69,7 @@ export async function startIstioExporter(options: IstioExporterOptions = {}): Pr
 
   const registry = new Registry()
   const v2Labels = [
+    'pod',
     'reporter',
     'destination_service_name',
     'destination_service_namespace',
@@ -83,7 +90,7 @@ export async function startIstioExporter(options: IstioExporterOptions = {}): Pr
     buckets: TELEMETRY_V2_BUCKETS_MS,
     registers: [registry]
   })
-  const mixerLabels = ['destination_service', 'destination_version', 'response_code'] as const
+  const mixerLabels = ['pod', 'destination_service', 'destination_version', 'response_code'] as const
   const requestCount = new Counter({
     name: 'istio_request_count',
     help: 'Requests reported to Mixer.',
@@ -104,10 +111,13 @@ export async function startIstioExporter(options: IstioExporterOptions = {}): Pr
     version: string,
     responseCode: string,
     count: number,
-    latency: TrafficProfile['latencyMs']
+    latency: TrafficProfile['latencyMs'],
+    pod: number
   ) {
     if (count === 0) return
+    const podName = `${service}-${version}-${pod}`
     const v2 = {
+      pod: podName,
       reporter: 'destination',
       destination_service_name: service,
       destination_service_namespace: namespace,
@@ -115,7 +125,12 @@ export async function startIstioExporter(options: IstioExporterOptions = {}): Pr
       destination_workload: `${service}-${version}`,
       response_code: responseCode
     }
-    const mixer = { destination_service: fqdn, destination_version: version, response_code: responseCode }
+    const mixer = {
+      pod: podName,
+      destination_service: fqdn,
+      destination_version: version,
+      response_code: responseCode
+    }
     requestsTotal.inc(v2, count)
     requestCount.inc(mixer, count)
     for (let i = 0; i < count; i++) {
@@ -138,8 +153,10 @@ export async function startIstioExporter(options: IstioExporterOptions = {}): Pr
       traffic.errorCarry += requests * errorRatio
       const errors = Math.floor(traffic.errorCarry)
       traffic.errorCarry -= errors
-      record(version, '200', requests - errors, latencyMs)
-      record(version, '503', errors, latencyMs)
+      // Each tick's requests go to one pod, in turn.
+      const pod = traffic.ticks++ % Math.max(1, traffic.profile.pods ?? 1)
+      record(version, '200', requests - errors, latencyMs, pod)
+      record(version, '503', errors, latencyMs, pod)
     }
   }, tickMs)
 
@@ -161,7 +178,7 @@ export async function startIstioExporter(options: IstioExporterOptions = {}): Pr
     setVersion(version, profile) {
       const existing = versions.get(version)
       if (existing) existing.profile = profile
-      else versions.set(version, { profile, requestCarry: 0, errorCarry: 0 })
+      else versions.set(version, { profile, requestCarry: 0, errorCarry: 0, ticks: 0 })
     },
     async close() {
       clearInterval(ticker)
