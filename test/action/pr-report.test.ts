@@ -145,7 +145,9 @@ describe('attack 2: Markdown in a /canary word', () => {
     const own = commentsOn(7).find(
       comment => comment.user === 'github-actions[bot]' && comment.body.startsWith(MARKER)
     )!
-    expect(own.body).toContain('refused: unknown command: use /canary status\\|advance\\|rollback\\|promote\\|retry')
+    expect(own.body).toContain(
+      'refused: unknown command: use /canary status\\|advance\\|rollback\\|promote\\|retry'
+    )
     expect(own.body).toContain('`@passer-by`')
     expect(own.body).not.toMatch(/evil\.example|\[Approve\]|@victim/)
   }, 60_000)
