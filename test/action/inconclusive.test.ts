@@ -139,8 +139,9 @@ describe('a stage without enough data', () => {
     expect(releaseState(api, 'VirtualService')).toMatchObject({ phase: 'passed', stageIndex: 1 })
     expect(releaseState(api, 'VirtualService')?.noData).toBeUndefined()
     // The evidence of a passing canary: its bounds, and how far it is from a rollback.
+    // (Markdown-escaped: the brackets and a leading minus stay text.)
     expect(rewatched.summary).toMatch(
-      /\| `errors-vs-stable` \| failure rate × [\d.]+ \| \[[\d.]+, (∞|[\d.]+)\] at 95% \| ≤ 1\.25 \| -?[\d.]+ of 3\.00: /
+      /\| `errors-vs-stable` \| failure rate × [\d.]+ \| \\\[[\d.]+, (∞|[\d.]+)\\\] at 95% \| ≤ 1\.25 \| (\\-)?[\d\\.]+ of 3\.00: /
     )
   }, 90_000)
 
@@ -222,12 +223,12 @@ describe('a sequential rejection', () => {
     )
     // The rollback names the check, its value and the bound; the evidence table the bound it crossed.
     expect(result.summary).toMatch(
-      /\(check `errors-vs-stable`: [\d.]+, threshold failure-rate ratio &lt;= 1\.25/
+      /\| errors-vs-stable \| [\d.]+ \| failure-rate ratio \\<= 1\.25 \(alpha 0\.01\) \| ❌ fail \|/
     )
     expect(result.summary).toContain('#### Canary against stable (sequential)')
     expect(result.summary).toMatch(
-      /\| `errors-vs-stable` \| failure rate × [\d.]+ \| \[[\d.]+, [\d.]+\] at 99% \| ≤ 1\.25 \|/
+      /\| `errors-vs-stable` \| failure rate × [\d.]+ \| \\\[[\d.]+, [\d.]+\\\] at 99% \| ≤ 1\.25 \|/
     )
-    expect(result.summary).toMatch(/threshold reached: rolled back \(\*\*lower bound [\d.]+ &gt; 1\.25\*\*\)/)
+    expect(result.summary).toMatch(/threshold reached: rolled back \(\*\*lower bound [\d.]+ \\> 1\.25\*\*\)/)
   }, 60_000)
 })
