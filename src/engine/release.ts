@@ -27,7 +27,7 @@ export class Release {
   private weightBefore = 0
 
   constructor(readonly ctx: EngineContext) {
-    this.store = new RoutingStore(ctx.kube, ctx.router, ctx.plan)
+    this.store = new RoutingStore(ctx.kube, ctx.router, ctx.plan, ctx.signal)
   }
 
   get plan() {
@@ -169,13 +169,19 @@ export class Release {
     target?: RoutingSpecs
     retry?: boolean
   }) {
-    const { snapshot, changes } = await this.store.write(this.snapshot, {
+    const { snapshot, changes, accepted } = await this.store.write(this.snapshot, {
       ...request,
       dryRun: this.ctx.dryRun
     })
     for (const change of changes) {
       this.ctx.log.info(
         `${change.action} ${change.object}${this.ctx.dryRun ? ' (dry run, validated by the cluster)' : ''}`
+      )
+    }
+    if (accepted) {
+      const { objects, reads, waitedMs } = accepted
+      this.ctx.log.info(
+        `accepted by the controller: ${objects.join(', ')} after ${waitedMs} ms (${reads} status read${reads === 1 ? '' : 's'})`
       )
     }
     this.changes.push(...changes)

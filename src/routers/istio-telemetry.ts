@@ -28,3 +28,27 @@ export function istioMetricTemplate(
         ` / sum(rate(istio_request_count{${scope}}[${window}]))`
     : `1000 * histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_bucket{${scope}}[${window}])))`
 }
+
+/**
+ * Gateway API routes, where versions are Services: the canary is the requests to its backend Service. Sidecars
+ * report them as `reporter="destination"`, ambient waypoints as `reporter="waypoint"`; a mesh has one or the other
+ * in front of a workload, so the two never count the same request twice.
+ */
+export function backendServiceTemplate(
+  template: PrometheusTemplate,
+  window: string,
+  backend: string
+): string {
+  const scope =
+    'reporter=~"destination|waypoint",destination_service_namespace="$namespace",' +
+    `destination_service_name="${backend}"`
+  switch (template) {
+    case 'success-rate':
+      return (
+        `(sum(rate(istio_requests_total{${scope},response_code!~"5.."}[${window}])) or on() vector(0))` +
+        ` / sum(rate(istio_requests_total{${scope}}[${window}]))`
+      )
+    case 'latency-p99':
+      return `histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${scope}}[${window}])))`
+  }
+}

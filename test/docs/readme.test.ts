@@ -194,9 +194,14 @@ describe('plan reference', () => {
     ['success-rate', 'VirtualService'],
     ['latency-p99', 'VirtualService'],
     ['success-rate', 'RouteRule'],
-    ['latency-p99', 'RouteRule']
+    ['latency-p99', 'RouteRule'],
+    ['success-rate', 'HTTPRoute'],
+    ['latency-p99', 'HTTPRoute']
   ] as const)('shows the %s template for %s exactly (default interval)', (template, router) => {
-    expect(reference).toContain(ROUTERS[router].metricTemplate(template, rateWindow(30_000)))
+    const plan = parsePlan(
+      `service: reviews\nrouter: ${router}\nstable: v1\ncanary: v2\nstages: [{weight: 50}]\n`
+    )
+    expect(reference).toContain(ROUTERS[router].metricTemplate(template, rateWindow(30_000), plan))
   })
 
   it.each([
