@@ -14,6 +14,8 @@ export interface RouteRefusal {
   /** The `Accepted=False` condition's reason, e.g. `NotAllowedByListeners`. */
   reason: string
   message: string
+  /** Refuse only the routes (as stored) this picks; default: every version of the route. */
+  when?: (route: Obj) => boolean
 }
 
 const R = (kind: string): ResourceDef => RESOURCES.find(r => r.kind === kind)!
@@ -127,7 +129,8 @@ export class RouteController {
     const previous = (
       isObj(route.status) && Array.isArray(route.status.parents) ? route.status.parents : []
     ) as Obj[]
-    const refusal = this.refusals.get(keyOf(ns, name))
+    const rule = this.refusals.get(keyOf(ns, name))
+    const refusal = rule && (!rule.when || rule.when(clone(route))) ? rule : undefined
     const missing = this.missingBackends(route)
     const now = nowIso()
     const entries = parents.map(parentRef => {
