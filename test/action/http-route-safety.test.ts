@@ -25,8 +25,10 @@ type Rule = { name?: string; backendRefs: unknown[] }
 const rules = (object = route()) => (object.spec as { rules: Rule[] }).rules
 const ruleNames = () => rules().map(rule => rule.name)
 const errorOf = (result: ActionResult) => result.annotations.find(a => a.kind === 'error')?.message ?? ''
+const metadataMap = (key: 'annotations' | 'labels') =>
+  (route().metadata[key] ?? {}) as Record<string, string | undefined>
 const state = () =>
-  JSON.parse(route().metadata.annotations?.[STATE] ?? '{}') as { stageIndex?: number; phase?: string }
+  JSON.parse(metadataMap('annotations')[STATE] ?? '{}') as { stageIndex?: number; phase?: string }
 
 function action(inputs: Record<string, string> = {}, plan = HTTPROUTE_PLAN) {
   return runAction({ inputs: { plan, kubeconfig: api.kubeconfig(), report: 'none', ...inputs } })
@@ -162,6 +164,6 @@ describe('a failing check', () => {
     expect(result.stdout).toMatch(
       /Roll back to v1[\s\S]*accepted by the controller: HTTPRoute default\/reviews/
     )
-    expect(route().metadata.labels?.['istio-canary-action.github.io/in-progress']).toBeUndefined()
+    expect(metadataMap('labels')['istio-canary-action.github.io/in-progress']).toBeUndefined()
   }, 120_000)
 })
