@@ -177,13 +177,11 @@ function shiftedFields(
     : {}
   if (effect.weight === 0) return { backendRefs: all, ...mirror }
   const weights = splitWeights(rule, stable, effect.weight)
-  if (weights.stable + weights.canary === 0) return { backendRefs: all, ...mirror }
-  const canary = onCanary(stable, plan)
+  const canary: BackendRef = { ...onCanary(stable, plan), weight: weights.canary }
   if (effect.sticky && plan.sessionAffinity) setCookieOn(canary, stickyCookie(plan.sessionAffinity, revision))
-  const pair = [
-    { ...clone(stable), weight: weights.stable },
-    { ...canary, weight: weights.canary }
-  ].filter(ref => ref.weight > 0)
+  // A zero share is dropped; at 100% the canary takes the stable backendRef's place even when its share is 0.
+  const kept: BackendRef = { ...clone(stable), weight: weights.stable }
+  const pair = weights.stable === 0 ? [canary] : weights.canary === 0 ? [kept] : [kept, canary]
   const { factor } = weights
   const scaled = (ref: BackendRef) => (factor === 1 ? ref : { ...ref, weight: weightOf(ref) * factor })
   return { backendRefs: all.flatMap(ref => (ref === stable ? pair : [scaled(ref)])), ...mirror }

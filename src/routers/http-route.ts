@@ -205,13 +205,13 @@ function stableShares(target: RoutingSpecs, plan: Plan) {
 function splitProblems(target: RoutingSpecs, plan: Plan): string[] {
   const weights = plan.stages.flatMap(stage => (stage.kind === 'weight' ? [stage.weight] : []))
   return stableShares(target, plan).flatMap(({ where, rule, stable }) => {
-    const split = weights.map(weight => splitWeights(rule, stable, weight))
-    if (split.some(({ stable: s, canary }) => s + canary === 0)) {
+    if (weights.length > 0 && weightOf(stable) === 0) {
       return [
-        `${where}: the stable backendRef has weight 0 beside other backendRefs, so no weight stage can move its traffic; give it a weight`
+        `${where}: the stable backendRef has weight 0, so it carries no traffic for a weight stage to move; give it a weight`
       ]
     }
-    const largest = Math.max(...split.map(({ factor }) => factor * Math.max(...refsOf(rule).map(weightOf))))
+    const factors = weights.map(weight => splitWeights(rule, stable, weight).factor)
+    const largest = Math.max(0, ...factors.map(factor => factor * Math.max(...refsOf(rule).map(weightOf))))
     return largest > MAX_WEIGHT
       ? [
           `${where}: splitting exactly would need weights up to ${largest}, above the Gateway API's ${MAX_WEIGHT}; lower the rule's backendRef weights`

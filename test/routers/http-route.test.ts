@@ -366,7 +366,7 @@ describe('splitProblems', () => {
   it('refuses a stable backendRef of weight 0 beside another backend', () => {
     const target = router.pin(specs(meshRoute([ref('reviews-v1', 0), ref('legacy-reviews', 1)])), SEED)
     expect(router.splitProblems(target, SEED)).toEqual([
-      'HTTPRoute default/reviews spec.rules[1]: the stable backendRef has weight 0 beside other backendRefs, so no weight stage can move its traffic; give it a weight'
+      'HTTPRoute default/reviews spec.rules[1]: the stable backendRef has weight 0, so it carries no traffic for a weight stage to move; give it a weight'
     ])
     expect(router.splitProblems(router.pin(specs(meshRoute()), SEED), SEED)).toEqual([])
   })
