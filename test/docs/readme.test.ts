@@ -21,6 +21,7 @@ const DOCS = [
   'docs/plan-reference.md',
   'docs/troubleshooting.md',
   'docs/istio-0.2-walkthrough.md',
+  'docs/gateway-api.md',
   'CONTRIBUTING.md',
   'CHANGELOG.md'
 ]
@@ -210,6 +211,8 @@ describe('plan reference', () => {
     'router',
     'routing.name',
     'routing.route',
+    'routing.backends',
+    'routing.acceptTimeout',
     'stable',
     'canary',
     'versionLabel',
@@ -294,6 +297,8 @@ describe('troubleshooting', () => {
   it.each([
     'preconditions: ',
     'drift: ',
+    'acceptance: ',
+    'write: the API server',
     'conflict: ',
     'rollback failed: ',
     'state: ',
