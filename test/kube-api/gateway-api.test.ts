@@ -165,7 +165,10 @@ describe('the simulated Gateway API controller', () => {
       }
     ])
     // A change of the spec is reported at the new generation; the action's conditional write must re-read first.
-    const changed = { ...route, spec: { ...(route.spec as object), rules: [{ backendRefs: [backend('reviews')] }] } }
+    const changed = {
+      ...route,
+      spec: { ...(route.spec as object), rules: [{ backendRefs: [backend('reviews')] }] }
+    }
     const updated = await objects.replace(changed as Route)
     expect(updated.metadata?.generation).toBe(2)
     await api.waitFor(() => statusOf()?.parents[0].conditions[0].observedGeneration === 2)
