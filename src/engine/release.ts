@@ -12,7 +12,7 @@ import { ReleaseError, type EngineContext } from './context.js'
 import { driftMessage } from './drift.js'
 import type { ReleaseResult } from './result.js'
 import { restoreTarget, rollbackCommand } from './rollback.js'
-import { RoutingStore, type Change, type RoutingSnapshot } from './routing-store.js'
+import { RoutingStore, type Accepted, type Change, type RoutingSnapshot } from './routing-store.js'
 import { digestsOf, inProgress, type HistoryEntry, type ReleaseState } from './state.js'
 import { canaryWeight, identityOf, type Outcome, type Situation, type Step } from './transition.js'
 
@@ -178,14 +178,21 @@ export class Release {
         `${change.action} ${change.object}${this.ctx.dryRun ? ' (dry run, validated by the cluster)' : ''}`
       )
     }
-    if (accepted) {
-      const { objects, reads, waitedMs } = accepted
-      this.ctx.log.info(
-        `accepted by the controller: ${objects.join(', ')} after ${waitedMs} ms (${reads} status read${reads === 1 ? '' : 's'})`
-      )
-    }
+    if (accepted) this.logAccepted(accepted)
     this.changes.push(...changes)
     if (!this.ctx.dryRun) this.snapshot = snapshot
+  }
+
+  /** For routing written by an earlier run: the controller's verdict on it as it is now (Gateway API routes). */
+  async confirmAccepted(): Promise<void> {
+    const accepted = await this.store.confirmAccepted(this.snapshot)
+    if (accepted) this.logAccepted(accepted)
+  }
+
+  private logAccepted({ objects, reads, waitedMs }: Accepted): void {
+    this.ctx.log.info(
+      `accepted by the controller: ${objects.join(', ')} after ${waitedMs} ms (${reads} status read${reads === 1 ? '' : 's'})`
+    )
   }
 
   warn(message: string): void {

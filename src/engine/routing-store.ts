@@ -234,6 +234,30 @@ export class RoutingStore {
   }
 
   /**
+   * The controller's verdict on the routing as `snapshot` read it, for a stage an earlier run wrote (a run that
+   * died while waiting). A refusal fails the run and leaves the routing as it is: rolling back is the user's call.
+   */
+  async confirmAccepted(snapshot: RoutingSnapshot): Promise<Accepted | undefined> {
+    const present = this.managed.flatMap(({ key }) => (snapshot.objects[key] ? [snapshot.objects[key]] : []))
+    if (!this.router.awaitAccepted || present.length === 0) return undefined
+    const verdict = await this.router.awaitAccepted(this.kube, present, this.plan, this.signal)
+    for (const latest of verdict.latest) {
+      const key = keyOf(latest)
+      if (jsonEqual(userContent(latest), userContent(snapshot.objects[key]))) snapshot.objects[key] = latest
+    }
+    if (verdict.accepted) {
+      return {
+        objects: present.map(object => this.label(keyOf(object))),
+        reads: verdict.reads,
+        waitedMs: verdict.waitedMs
+      }
+    }
+    throw new ReleaseError(
+      `acceptance: ${verdict.where} has not accepted the stage an earlier run wrote: ${verdict.reason}${verdict.message ? `: ${verdict.message}` : ''}; fix what the controller reports, or run the rollback command`
+    )
+  }
+
+  /**
    * One conditional write. A gateway controller writes route status after every change and so moves the
    * resourceVersion: when a conflict turns out to be only that, the write goes again at the new version.
    */
@@ -301,7 +325,7 @@ export class RoutingStore {
       return error
     }
     let note = ''
-    if (this.router.awaitAccepted && error instanceof WriteRefused) {
+    if (this.router.awaitAccepted && error instanceof WriteRefused && !this.signal.aborted) {
       const changed = restored.flatMap(({ after }) => (after ? [after] : []))
       const verdict = changed.length
         ? await this.router.awaitAccepted(this.kube, changed, this.plan, this.signal)

@@ -101,6 +101,44 @@ describe('a route the controller does not accept', () => {
   }, 120_000)
 })
 
+describe('a stage whose run died before the controller answered', () => {
+  it('is confirmed with the controller before it is watched again', async () => {
+    // A stage with a bake is recorded as watched when written (one with nothing to watch passes in that write).
+    const plan = HTTPROUTE_PLAN.replace('analysis:\n  bake: 0s\n', 'analysis:\n  bake: 1s\n')
+    expect((await action({}, plan)).outputs.stage).toBe('test-user')
+    api.pauseRouteStatus()
+    api.refuseRoute('default', 'reviews', {
+      reason: 'NotAllowedByPolicy',
+      message: 'weighted backends are not allowed',
+      when: object => JSON.stringify(object.spec).includes('"weight":95')
+    })
+    api.clearRequests()
+    const running = startAction({ inputs: { plan, kubeconfig: api.kubeconfig(), report: 'none' } })
+    await api.waitFor(
+      () => api.requests.some(r => r.verb === 'update' && r.resource === 'httproutes' && r.status === 200),
+      60_000
+    )
+    running.child.kill('SIGKILL')
+    await running.result
+    expect(state()).toMatchObject({ stageIndex: 2, phase: 'watching' })
+    const written = structuredClone(route().spec)
+    api.resumeRouteStatus()
+    api.clearRequests()
+    const refused = await action({}, plan)
+    expect(refused.exitCode).toBe(1)
+    expect(errorOf(refused)).toBe(
+      'acceptance: HTTPRoute default/reviews, parent Service default/reviews port 9080 has not accepted the stage an earlier run wrote: Accepted=False (NotAllowedByPolicy): weighted backends are not allowed; fix what the controller reports, or run the rollback command'
+    )
+    expect(api.writes()).toEqual([])
+    expect(route().spec).toEqual(written)
+
+    api.refuseRoute('default', 'reviews', undefined)
+    const resumed = await action({}, plan)
+    expect(resumed.stdout).toContain('routing already in place')
+    expect(resumed.outputs).toMatchObject({ status: 'advanced', stage: '5%' })
+  }, 120_000)
+})
+
 describe("the controller's status writes", () => {
   it('moving the resourceVersion between the read and the conditional write: the write goes again, no drift', async () => {
     expect((await action()).outputs.stage).toBe('test-user')
