@@ -119,7 +119,7 @@ export async function thresholdRollback(
       stageStartedAt: new Date(),
       now: () => new Date(),
       readCanaryPods: () => Promise.reject(new Error('not used')),
-      metricTemplate: (template, window) => virtualServiceRouter.metricTemplate(template, window),
+      metricTemplate: (template, window) => virtualServiceRouter.metricTemplate(template, window, plan),
       versionCounter: (counter, version) => virtualServiceRouter.versionCounter(counter, version, plan),
       env: {}
     },
@@ -321,7 +321,7 @@ export async function sequentialRollback(
       now: () =>
         new Date(STAGE_STARTED_AT + (Math.floor(evaluated / checks.length) + 1) * plan.analysis.intervalMs),
       readCanaryPods: () => Promise.reject(new Error('not used')),
-      metricTemplate: (template, window) => virtualServiceRouter.metricTemplate(template, window),
+      metricTemplate: (template, window) => virtualServiceRouter.metricTemplate(template, window, plan),
       versionCounter: (counter, version) => virtualServiceRouter.versionCounter(counter, version, plan),
       env: {}
     },

@@ -169,6 +169,8 @@ export async function applyStage(
     await release.ctx.log.group(title, () => release.write({ desired, state }))
   } else {
     release.ctx.log.info(`${title}: routing already in place`)
+    // The run that wrote it may have died before its controller answered: ask again before watching.
+    await release.confirmAccepted()
   }
   if (nothingToWatch) return passedOutcome(release, index)
   if (unwatched) return markPassed(release, index)

@@ -35,7 +35,8 @@ export function watch(
           stageStartedAt: new Date(watched.appliedAt),
           now: () => new Date(),
           readCanaryPods: () => readPodsHealth(release.ctx.kube, release.plan.namespace, selectors.canary),
-          metricTemplate: (template, window) => release.ctx.router.metricTemplate(template, window),
+          metricTemplate: (template, window) =>
+            release.ctx.router.metricTemplate(template, window, release.plan),
           versionCounter: (counter, version) =>
             release.ctx.router.versionCounter(counter, version, release.plan),
           env: release.ctx.env,

@@ -12,7 +12,7 @@ import { ReleaseError, type EngineContext } from './context.js'
 import { driftMessage } from './drift.js'
 import type { ReleaseResult } from './result.js'
 import { restoreTarget, rollbackCommand } from './rollback.js'
-import { RoutingStore, type Change, type RoutingSnapshot } from './routing-store.js'
+import { RoutingStore, type Accepted, type Change, type RoutingSnapshot } from './routing-store.js'
 import { digestsOf, inProgress, type HistoryEntry, type ReleaseState } from './state.js'
 import { canaryWeight, identityOf, type Outcome, type Situation, type Step } from './transition.js'
 
@@ -27,7 +27,7 @@ export class Release {
   private weightBefore = 0
 
   constructor(readonly ctx: EngineContext) {
-    this.store = new RoutingStore(ctx.kube, ctx.router, ctx.plan)
+    this.store = new RoutingStore(ctx.kube, ctx.router, ctx.plan, ctx.signal)
   }
 
   get plan() {
@@ -171,7 +171,7 @@ export class Release {
     target?: RoutingSpecs
     retry?: boolean
   }) {
-    const { snapshot, changes } = await this.store.write(this.snapshot, {
+    const { snapshot, changes, accepted } = await this.store.write(this.snapshot, {
       ...request,
       dryRun: this.ctx.dryRun
     })
@@ -180,8 +180,21 @@ export class Release {
         `${change.action} ${change.object}${this.ctx.dryRun ? ' (dry run, validated by the cluster)' : ''}`
       )
     }
+    if (accepted) this.logAccepted(accepted)
     this.changes.push(...changes)
     if (!this.ctx.dryRun) this.snapshot = snapshot
+  }
+
+  /** For routing written by an earlier run: the controller's verdict on it as it is now (Gateway API routes). */
+  async confirmAccepted(): Promise<void> {
+    const accepted = await this.store.confirmAccepted(this.snapshot)
+    if (accepted) this.logAccepted(accepted)
+  }
+
+  private logAccepted({ objects, reads, waitedMs }: Accepted): void {
+    this.ctx.log.info(
+      `accepted by the controller: ${objects.join(', ')} after ${waitedMs} ms (${reads} status read${reads === 1 ? '' : 's'})`
+    )
   }
 
   warn(message: string): void {

@@ -4,10 +4,11 @@
  * always says what the others are about to become; a write refused half-way puts back what it had written.
  */
 import type { JsonObject } from '../common/json.js'
-import { jsonEqual } from '../common/json.js'
+import { differingPaths, jsonEqual } from '../common/json.js'
 import { KubeError, type KubeClient, type KubeObject } from '../kube/kube-client.js'
 import type { Plan } from '../plan/types.js'
-import type { ManagedObject, RouterDefinition, RoutingSpecs } from '../routers/router.js'
+import { objectKey, type ManagedObject, type RouterDefinition, type RoutingSpecs } from '../routers/router.js'
+import { ReleaseError } from './context.js'
 import { yamlDiff } from './diff.js'
 import {
   decodeState,
@@ -49,9 +50,20 @@ export interface WriteRequest {
 
 /** An object one write call changed: as it was read, and as the apiserver returned it (undefined: absent). */
 interface Written {
+  object: ManagedObject
   before?: KubeObject
   after?: KubeObject
 }
+
+/** How long the controller took to accept a write (Gateway API routes), for the log. */
+export interface Accepted {
+  objects: string[]
+  reads: number
+  waitedMs: number
+}
+
+/** A write the cluster took but that cannot stand (its spec was altered, or the controller refused it). */
+class WriteRefused extends ReleaseError {}
 
 /** How many times a write is tried again when only the controller's status moved the resourceVersion. */
 const STATUS_RACE_ATTEMPTS = 3
@@ -70,13 +82,18 @@ function userContent(object: KubeObject | undefined): unknown {
   return { ...rest, metadata }
 }
 
+function keyOf(object: KubeObject): string {
+  return objectKey({ namespace: object.metadata.namespace ?? '', name: object.metadata.name })
+}
+
 export class RoutingStore {
   private readonly managed: ManagedObject[]
 
   constructor(
     private readonly kube: KubeClient,
     private readonly router: RouterDefinition,
-    private readonly plan: Plan
+    private readonly plan: Plan,
+    private readonly signal: AbortSignal = new AbortController().signal
   ) {
     this.managed = router.objects(plan)
   }
@@ -122,11 +139,15 @@ export class RoutingStore {
     return decodeState(object?.metadata.annotations, this.plan)
   }
 
-  /** Writes the desired specs and the state; returns the new snapshot and the changes made (or, dry, that would be). */
+  /**
+   * Writes the desired specs and the state; returns the new snapshot and the changes made (or, dry, that would
+   * be). With a router whose controller reports on its routes, waits until the controller accepts them; a write it
+   * refuses (or that the API server stored altered) is put back, except a rollback's, and the run fails.
+   */
   async write(
     snapshot: RoutingSnapshot,
     request: WriteRequest
-  ): Promise<{ snapshot: RoutingSnapshot; changes: Change[] }> {
+  ): Promise<{ snapshot: RoutingSnapshot; changes: Change[]; accepted?: Accepted }> {
     const objects = { ...snapshot.objects }
     const changes: Change[] = []
     const written: Written[] = []
@@ -148,7 +169,14 @@ export class RoutingStore {
       } catch (error) {
         throw await this.undoAfter(error, written, request)
       }
-      if (!request.dryRun) written.push({ before: current, after: objects[key] })
+      if (!request.dryRun) written.push({ object, before: current, after: objects[key] })
+      const altered = body ? differingPaths(desired, objects[key]?.spec ?? null, 'spec') : []
+      if (altered.length > 0) {
+        const refused = new WriteRefused(
+          `write: the API server ${request.dryRun ? 'would store' : 'stored'} ${this.label(key)} with a spec other than the one written (${altered.slice(0, 8).join(', ')}): its schema drops or defaults those fields, so the action could not tell its own routing apart${this.router.schemaHint ? `. ${this.router.schemaHint}` : ''}`
+        )
+        throw await this.undoAfter(refused, written, request)
+      }
       if (!jsonEqual(before, desired)) {
         changes.push({
           object: this.label(key),
@@ -157,11 +185,76 @@ export class RoutingStore {
         })
       }
     }
+    const accepted = request.dryRun ? undefined : await this.awaitAccepted(written, objects, request)
     const specs = { ...snapshot.specs, ...request.desired }
     return {
       snapshot: { objects, specs, state: request.state, target: request.target ?? snapshot.target },
-      changes
+      changes,
+      ...(accepted && { accepted })
     }
+  }
+
+  /**
+   * Waits for the controller to accept the objects whose spec this write changed (their generation moved). The
+   * objects it read meanwhile replace those in `objects` when only their status differs, so the next write of this
+   * run is conditional on the resourceVersion the controller's status write left. Refused: put back, and thrown.
+   */
+  private async awaitAccepted(
+    written: Written[],
+    objects: Record<string, KubeObject | undefined>,
+    request: WriteRequest
+  ): Promise<Accepted | undefined> {
+    const changed = written.filter(
+      ({ before, after }) => after && after.metadata.generation !== before?.metadata.generation
+    )
+    if (!this.router.awaitAccepted || changed.length === 0) return undefined
+    const afters = changed.map(({ after }) => after as KubeObject)
+    const verdict = await this.router.awaitAccepted(this.kube, afters, this.plan, this.signal)
+    for (const latest of verdict.latest) {
+      const key = keyOf(latest)
+      if (jsonEqual(userContent(latest), userContent(objects[key]))) objects[key] = latest
+      for (const entry of written)
+        if (entry.object.key === key && jsonEqual(userContent(latest), userContent(entry.after)))
+          entry.after = latest
+    }
+    if (verdict.accepted) {
+      return {
+        objects: afters.map(object => this.label(keyOf(object))),
+        reads: verdict.reads,
+        waitedMs: verdict.waitedMs
+      }
+    }
+    const refusal = `acceptance: ${verdict.where} did not accept what this run wrote: ${verdict.reason}${verdict.message ? `: ${verdict.message}` : ''}`
+    if (request.state.phase === 'rolled-back') {
+      throw new ReleaseError(
+        `${refusal}; the rollback target was written and stays: fix what the controller reports, then check the route's status`
+      )
+    }
+    throw await this.undoAfter(new WriteRefused(refusal), written, request)
+  }
+
+  /**
+   * The controller's verdict on the routing as `snapshot` read it, for a stage an earlier run wrote (a run that
+   * died while waiting). A refusal fails the run and leaves the routing as it is: rolling back is the user's call.
+   */
+  async confirmAccepted(snapshot: RoutingSnapshot): Promise<Accepted | undefined> {
+    const present = this.managed.flatMap(({ key }) => (snapshot.objects[key] ? [snapshot.objects[key]] : []))
+    if (!this.router.awaitAccepted || present.length === 0) return undefined
+    const verdict = await this.router.awaitAccepted(this.kube, present, this.plan, this.signal)
+    for (const latest of verdict.latest) {
+      const key = keyOf(latest)
+      if (jsonEqual(userContent(latest), userContent(snapshot.objects[key]))) snapshot.objects[key] = latest
+    }
+    if (verdict.accepted) {
+      return {
+        objects: present.map(object => this.label(keyOf(object))),
+        reads: verdict.reads,
+        waitedMs: verdict.waitedMs
+      }
+    }
+    throw new ReleaseError(
+      `acceptance: ${verdict.where} has not accepted the stage an earlier run wrote: ${verdict.reason}${verdict.message ? `: ${verdict.message}` : ''}; fix what the controller reports, or run the rollback command`
+    )
   }
 
   /**
@@ -172,7 +265,7 @@ export class RoutingStore {
     object: ManagedObject,
     current: KubeObject | undefined,
     body: KubeObject | undefined,
-    request: WriteRequest
+    request: Pick<WriteRequest, 'dryRun' | 'retry'>
   ): Promise<KubeObject | undefined> {
     const options = { dryRun: request.dryRun, retry: request.retry }
     const type = this.router.resource
@@ -214,39 +307,42 @@ export class RoutingStore {
   }
 
   /**
-   * A write of several objects stopped half-way on a definite refusal (an HTTP answer): put back the objects
-   * this call already wrote, newest first, so the routing (and the state on the first object) is again the stage
-   * it was. Not for a rollback, whose partial progress towards stable is better than none, and not when the
-   * answer was lost (timeout, dropped connection): that write may have landed, and the state on the first object
-   * already records the unfinished write, which the next run converges. Returns the error to throw.
+   * A write stopped on a definite refusal (an HTTP answer, a spec the API server altered, a route its controller
+   * did not accept): put back the objects this call already wrote, newest first, so the routing (and the state on
+   * the first object) is again what it was. Not for a rollback, whose partial progress towards stable is better
+   * than none, and not when the answer was lost (timeout, dropped connection): that write may have landed, and the
+   * state on the first object already records the unfinished write, which the next run converges. Each put-back is
+   * conditional, and goes again when only the controller's status moved the object meanwhile. Returns the error
+   * to throw.
    */
   private async undoAfter(error: unknown, written: Written[], request: WriteRequest): Promise<unknown> {
-    const definite = error instanceof KubeError && error.status > 0
+    const definite = (error instanceof KubeError && error.status > 0) || error instanceof WriteRefused
     if (!definite || written.length === 0 || request.dryRun || request.state.phase === 'rolled-back')
       return error
-    const options = { dryRun: false, retry: true }
-    const type = this.router.resource
+    const restored: Written[] = []
     try {
-      for (const { before, after } of [...written].reverse()) {
-        if (!before && after) await this.kube.deleteCustom(type, after, options)
-        else if (before && after) {
-          const bare = withoutServerFields(before)
-          const restored = {
-            ...bare,
-            metadata: { ...bare.metadata, resourceVersion: after.metadata.resourceVersion }
-          }
-          await this.kube.replaceCustom(type, restored, options)
-        } else if (before) await this.kube.createCustom(type, withoutServerFields(before), options)
+      for (const { object, before, after } of [...written].reverse()) {
+        const body = before ? withoutServerFields(before) : undefined
+        const now = await this.writeOne(object, after, body, { dryRun: false, retry: true })
+        restored.push({ object, before: after, after: now })
       }
     } catch {
       return error
     }
-    return new KubeError(
-      `${error.message}; the ${written.length} object(s) this run had already written were restored, so the routing is unchanged`,
-      error.status,
-      error.reason,
-      error.retryAfterMs
-    )
+    let note = ''
+    if (this.router.awaitAccepted && error instanceof WriteRefused && !this.signal.aborted) {
+      const changed = restored.flatMap(({ after }) => (after ? [after] : []))
+      const verdict = changed.length
+        ? await this.router.awaitAccepted(this.kube, changed, this.plan, this.signal)
+        : undefined
+      if (verdict && !verdict.accepted) {
+        note = `; the controller has not accepted the restored routing either (${verdict.where}: ${verdict.reason}${verdict.message ? `: ${verdict.message}` : ''})`
+      }
+    }
+    const message = `${(error as Error).message}; the ${written.length} object(s) this run had already written were restored, so the routing is unchanged${note}`
+    return error instanceof KubeError
+      ? new KubeError(message, error.status, error.reason, error.retryAfterMs)
+      : new ReleaseError(message)
   }
 
   private buildObject(

@@ -248,6 +248,14 @@ export class KubeClient {
     return list.items
   }
 
+  /** The Services of a namespace (one request for every backend a router needs). */
+  async listServices(namespace: string): Promise<k8s.V1Service[]> {
+    const list = await this.call(`list Services in ${namespace}`, READ_RETRY, () =>
+      this.core.listNamespacedService({ namespace })
+    )
+    return list.items
+  }
+
   async listPods(namespace: string, labelSelector: string): Promise<k8s.V1Pod[]> {
     const list = await this.call(`list Pods in ${namespace}`, READ_RETRY, () =>
       this.core.listNamespacedPod({ namespace, labelSelector })

@@ -74,6 +74,7 @@ export function parsePlan(yamlText: string, vocabulary: PlanVocabulary): Plan {
   if (canary === stable) plan.fail('canary', `must differ from stable ('${stable}'): name the new version`)
   const head: PlanHead = { service, namespace, router, stable, canary }
   const syntax = vocabulary.routers[router]
+  for (const [key, why] of Object.entries(syntax.refusedKeys ?? {})) if (plan.has(key)) plan.fail(key, why)
   const routing = readRouting(plan, head, syntax)
   const deploy = plan.has('deploy') ? readDeploy(plan.mapping('deploy', ['manifests', 'timeout'])) : undefined
   const stages = readStages(plan)

@@ -5,7 +5,7 @@
  */
 
 /** The routing APIs; `routers/registry.ts` must give each one every hook (the compiler checks it). */
-export type RouterKind = 'VirtualService' | 'RouteRule'
+export type RouterKind = 'VirtualService' | 'RouteRule' | 'HTTPRoute'
 
 /** One of exact | prefix | regex, as Istio's StringMatch (regex is RE2, full match). */
 export type StringMatch = { exact: string } | { prefix: string } | { regex: string }

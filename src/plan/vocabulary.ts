@@ -22,6 +22,8 @@ export interface RouterSyntax {
   severalObjects: boolean
   /** Why `route` is refused for this router; undefined: a routing entry may name one route. */
   routeRefusal?: string
+  /** Top-level plan keys that mean nothing to this router, with why and what to write instead. */
+  refusedKeys?: Readonly<Record<string, string>>
   /** Reads the router's own options (optionKeys) from the routing mapping. */
   readOptions?(routing: Mapping, head: PlanHead): Pick<Routing, 'backends' | 'acceptTimeoutMs'>
   /** Problems of a complete plan on this router: a stage it cannot express, a name it cannot form. */

@@ -49,6 +49,35 @@ export function bucketMatcher(bound: number): string {
   return Number.isInteger(bound) ? `le=~"${text}(\\\\.0)?"` : `le=~"${text}"`
 }
 
+interface CounterMetrics {
+  requests: string
+  latency: string
+  /** Latency bucket bounds in milliseconds (telemetry v2) or seconds (Mixer). */
+  boundIn: 'ms' | 's'
+}
+
+const TELEMETRY_V2_COUNTERS: CounterMetrics = {
+  requests: 'istio_requests_total',
+  latency: 'istio_request_duration_milliseconds',
+  boundIn: 'ms'
+}
+
+/** The raw counter series (no rate, no sum) of the requests `scope` selects. */
+function counterSeries(metrics: CounterMetrics, counter: VersionCounter, scope: string): string {
+  switch (counter.counter) {
+    case 'requests':
+      return `${metrics.requests}{${scope}}`
+    case 'failed-requests':
+      return `${metrics.requests}{${scope},response_code=~"5.."}`
+    case 'latency-count':
+      return `${metrics.latency}_count{${scope}}`
+    case 'latency-bucket': {
+      const bound = metrics.boundIn === 'ms' ? counter.upperBoundMs : counter.upperBoundMs / 1000
+      return `${metrics.latency}_bucket{${scope},${bucketMatcher(bound)}}`
+    }
+  }
+}
+
 /**
  * The raw counter series of a version's requests (no rate, no sum). The version is a Kubernetes label value,
  * which never needs escaping in a PromQL string.
@@ -58,23 +87,50 @@ export function istioVersionCounter(
   counter: VersionCounter,
   version: string
 ): string {
-  const v2 = telemetry === 'telemetry-v2'
-  const scope = v2
-    ? 'reporter="destination",destination_service_namespace="$namespace",' +
+  if (telemetry === 'telemetry-v2') {
+    const scope =
+      'reporter="destination",destination_service_namespace="$namespace",' +
       `destination_service_name="$service",destination_version="${version}"`
-    : `destination_service="$service.$namespace.svc.cluster.local",destination_version="${version}"`
-  const requests = v2 ? 'istio_requests_total' : 'istio_request_count'
-  const latency = v2 ? 'istio_request_duration_milliseconds' : 'istio_request_duration'
-  switch (counter.counter) {
-    case 'requests':
-      return `${requests}{${scope}}`
-    case 'failed-requests':
-      return `${requests}{${scope},response_code=~"5.."}`
-    case 'latency-count':
-      return `${latency}_count{${scope}}`
-    case 'latency-bucket': {
-      const bound = v2 ? counter.upperBoundMs : counter.upperBoundMs / 1000
-      return `${latency}_bucket{${scope},${bucketMatcher(bound)}}`
-    }
+    return counterSeries(TELEMETRY_V2_COUNTERS, counter, scope)
   }
+  const scope = `destination_service="$service.$namespace.svc.cluster.local",destination_version="${version}"`
+  return counterSeries(
+    { requests: 'istio_request_count', latency: 'istio_request_duration', boundIn: 's' },
+    counter,
+    scope
+  )
+}
+
+/**
+ * Gateway API routes, where versions are Services: a version's requests are those to its backend Service. Sidecars
+ * report them as `reporter="destination"`, ambient waypoints as `reporter="waypoint"`; a mesh has one or the other
+ * in front of a workload, so the two never count the same request twice.
+ */
+function backendScope(backend: string): string {
+  return (
+    'reporter=~"destination|waypoint",destination_service_namespace="$namespace",' +
+    `destination_service_name="${backend}"`
+  )
+}
+
+export function backendServiceTemplate(
+  template: PrometheusTemplate,
+  window: string,
+  backend: string
+): string {
+  const scope = backendScope(backend)
+  switch (template) {
+    case 'success-rate':
+      return (
+        `(sum(rate(istio_requests_total{${scope},response_code!~"5.."}[${window}])) or on() vector(0))` +
+        ` / sum(rate(istio_requests_total{${scope}}[${window}]))`
+      )
+    case 'latency-p99':
+      return `histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${scope}}[${window}])))`
+  }
+}
+
+/** The raw counter series of the requests to a version's backend Service. */
+export function backendServiceCounter(counter: VersionCounter, backend: string): string {
+  return counterSeries(TELEMETRY_V2_COUNTERS, counter, backendScope(backend))
 }

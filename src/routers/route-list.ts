@@ -13,8 +13,18 @@ export interface RouteList<R extends JsonObject = JsonObject> {
   withRoutes(spec: JsonObject, routes: R[]): JsonObject
   /** The release shifts this route (inserted routes aside): it sends traffic to the service, or is the named one. */
   isShifted(route: R, object: ManagedObject, plan: Plan): boolean
-  /** What stands where the target's shifted `route` stood once `effect` is in effect: inserted routes, then it. */
-  expand(route: R, base: string, plan: Plan, effect: StageEffect, revision: string): R[]
+  /**
+   * What stands where the target's shifted `route` of `object` stood once `effect` is in effect: inserted routes,
+   * then it.
+   */
+  expand(
+    route: R,
+    base: string,
+    plan: Plan,
+    effect: StageEffect,
+    revision: string,
+    object: ManagedObject
+  ): R[]
 }
 
 /** What a shifted route's inserted routes are named after: its own name, else the service (and its position). */
@@ -101,7 +111,8 @@ function merged<R extends JsonObject>(
       baseName(source, targetIndex, targetShifted.length, plan),
       plan,
       effect,
-      revision
+      revision,
+      object
     )
   })
   return list.withRoutes(clone(current), routes)

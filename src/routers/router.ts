@@ -49,8 +49,21 @@ export interface RbacRule {
   verbs: readonly string[]
 }
 
-/** The controller's verdict on a written object (Gateway API route status). */
-export type Acceptance = { accepted: true } | { accepted: false; reason: string }
+/**
+ * The controller's verdict on written objects (Gateway API route status). `latest` holds the objects as last read
+ * while waiting (their status, and the resourceVersion the controller's status writes moved them to).
+ */
+export type Acceptance = { latest: KubeObject[]; reads: number; waitedMs: number } & (
+  | { accepted: true }
+  | {
+      accepted: false
+      /** The object and parent the verdict is about, e.g. `HTTPRoute default/reviews, parent Service reviews`. */
+      where: string
+      /** The condition's reason (`NotAllowedByListeners`, `BackendNotFound`), or `Timeout` / `Cancelled`. */
+      reason: string
+      message: string
+    }
+)
 
 export interface RouterDefinition {
   readonly kind: RouterKind
@@ -90,7 +103,7 @@ export interface RouterDefinition {
   /** Reads what the preconditions need (subsets, backend Services) and says which pods each version is. */
   readVersionSelectors(kube: KubeClient, plan: Plan): Promise<VersionSelectors>
   /** PromQL of a built-in template for this router's telemetry, placeholders still in it. */
-  metricTemplate(template: PrometheusTemplate, window: string): string
+  metricTemplate(template: PrometheusTemplate, window: string, plan: Plan): string
   /**
    * PromQL selecting the raw counter series of the requests of `version` (the plan's `stable` or `canary`)
    * in this router's telemetry, for the sequential checks: a plain selector, no rate(), increase() or sum(),
@@ -99,7 +112,12 @@ export interface RouterDefinition {
    * `latency-bucket` bound is one of `syntax.latencyBucketsMs`.
    */
   versionCounter(counter: VersionCounter, version: string, plan: Plan): string
-  /** Waits for the controller to accept what was written (Gateway API); absent: a write is final. */
+  /** What to tell a user whose API server changed a spec as it stored it (pruned or defaulted fields). */
+  readonly schemaHint?: string
+  /**
+   * Waits for the controller to accept what was written (Gateway API), up to the plan's acceptTimeout; absent:
+   * a write is final. `written` are the objects as the API server returned them (their new generation).
+   */
   awaitAccepted?(
     kube: KubeClient,
     written: KubeObject[],

@@ -9,7 +9,8 @@ export function stickyCookie(affinity: SessionAffinity, revision: string): strin
   return `${affinity.cookieName}=${revision}; Max-Age=${affinity.maxAgeSeconds}; Path=/`
 }
 
-function re2Literal(text: string): string {
+/** `text` as an RE2 pattern that matches it literally. */
+export function re2Literal(text: string): string {
   return text.replace(/[\\^$.|?*+()[\]{}]/g, character => `\\${character}`)
 }
 

@@ -115,9 +115,10 @@ describe('prometheus check', () => {
       max: 500
     }
     // The engine hands the check the template flavour of the plan's router.
+    const plan = testPlan({ router: 'RouteRule' })
     const env = testEnvironment({
-      plan: testPlan({ router: 'RouteRule' }),
-      metricTemplate: ROUTERS.RouteRule.metricTemplate
+      plan,
+      metricTemplate: (template, window) => ROUTERS.RouteRule.metricTemplate(template, window, plan)
     })
     expect((await evaluateCheck(templated, env)).verdict).toBe('pass')
     expect(queryOf(server)).toBe(

@@ -34,7 +34,7 @@ export function testEnvironment(overrides: Partial<CheckEnvironment> = {}): Chec
     stageStartedAt: new Date(Date.now() - 600_000),
     now: () => new Date(),
     readCanaryPods: async () => ({ deployments: [{ name: 'reviews-v2', available: true }], maxRestarts: 0 }),
-    metricTemplate: virtualServiceRouter.metricTemplate,
+    metricTemplate: (template, window) => virtualServiceRouter.metricTemplate(template, window, testPlan()),
     versionCounter: (counter, version) => virtualServiceRouter.versionCounter(counter, version, testPlan()),
     env: {},
     ...overrides

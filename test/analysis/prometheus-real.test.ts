@@ -10,6 +10,7 @@ import {
   type TrafficProfile
 } from '../support/prometheus/istio-exporter.js'
 import { startPrometheus, type PrometheusServer } from '../support/prometheus/prometheus-server.js'
+import { ROUTERS } from '../../src/routers/registry.js'
 import { testEnvironment, testPlan } from './fixtures.js'
 
 // Latencies stay inside one histogram bucket, where histogram_quantile interpolates linearly:
@@ -19,34 +20,69 @@ const failing: TrafficProfile = { rps: 100, errorRatio: 0.2, latencyMs: [600, 90
 const HEALTHY_P99 = 25 + 0.99 * 25
 const FAILING_P99 = 500 + 0.99 * 500
 
-const routers: RouterKind[] = ['VirtualService', 'RouteRule']
+/** A router and the telemetry its templates read: HTTPRoute with sidecars, and with ambient waypoints. */
+interface Telemetry {
+  name: string
+  router: RouterKind
+  namespace: string
+}
+const telemetries: Telemetry[] = [
+  { name: 'VirtualService', router: 'VirtualService', namespace: 'default' },
+  { name: 'RouteRule', router: 'RouteRule', namespace: 'default' },
+  { name: 'HTTPRoute (sidecars)', router: 'HTTPRoute', namespace: 'default' },
+  { name: 'HTTPRoute (ambient waypoint)', router: 'HTTPRoute', namespace: 'ambient' }
+]
+const routers = telemetries.map(telemetry => [telemetry.name, telemetry] as const)
 
-let exporter: IstioExporter
+let exporters: IstioExporter[] = []
 let prometheus: PrometheusServer
 let startedAt: Date
 
+/** Sets a version's traffic as every kind of telemetry sees it. */
+function setVersion(version: string, profile: TrafficProfile) {
+  for (const exporter of exporters) exporter.setVersion(version, profile)
+}
+
 beforeAll(async () => {
-  exporter = await startIstioExporter({ service: 'reviews', namespace: 'default' })
-  exporter.setVersion('v1', healthy)
-  exporter.setVersion('v2', healthy)
+  exporters = await Promise.all([
+    // Subsets: one Service, versions by label.
+    startIstioExporter({ service: 'reviews', namespace: 'default' }),
+    // Gateway API backends: a Service per version, reported by the destination's sidecar or by a waypoint.
+    startIstioExporter({ service: 'reviews', namespace: 'default', destination: 'backend-service' }),
+    startIstioExporter({
+      service: 'reviews',
+      namespace: 'ambient',
+      destination: 'backend-service',
+      reporter: 'waypoint'
+    })
+  ])
+  setVersion('v1', healthy)
+  setVersion('v2', healthy)
   // A canary that fails from the start: its rate windows never mix healthy and failing traffic.
-  exporter.setVersion('v3', failing)
+  setVersion('v3', failing)
   // A canary that answers nothing but errors: its success rate must read 0, not "no data".
-  exporter.setVersion('v4', { ...failing, errorRatio: 1 })
-  prometheus = await startPrometheus({ targets: [exporter.url] })
+  setVersion('v4', { ...failing, errorRatio: 1 })
+  prometheus = await startPrometheus({ targets: exporters.map(exporter => exporter.url) })
   startedAt = new Date()
 }, 40_000)
 
 afterAll(async () => {
   await prometheus?.close()
-  await exporter?.close()
+  await Promise.all(exporters.map(exporter => exporter.close()))
 })
 
-function environment(router: RouterKind, canary: string, stageStartedAt = startedAt): CheckEnvironment {
-  const plan = testPlan({ router, canary, stable: 'v1' })
+function environment(
+  { router, namespace }: Pick<Telemetry, 'router' | 'namespace'>,
+  canary: string,
+  stageStartedAt = startedAt
+): CheckEnvironment {
+  const base = testPlan({ router, canary, stable: 'v1', namespace })
+  const plan = { ...base, analysis: { ...base.analysis, intervalMs: 1000 } }
   return testEnvironment({
-    plan: { ...plan, analysis: { ...plan.analysis, intervalMs: 1000 } },
-    stageStartedAt
+    plan,
+    stageStartedAt,
+    // The engine hands each check the templates of the plan's router.
+    metricTemplate: (template, window) => ROUTERS[router].metricTemplate(template, window, plan)
   })
 }
 
@@ -99,8 +135,8 @@ const near = (expected: number, tolerance: number) => (evaluation: Evaluation) =
 describe('checks against a real Prometheus', () => {
   it.each(routers)(
     '%s success rate of a canary failing every request is 0',
-    async router => {
-      const rate = await evaluateUntil(successRate(), environment(router, 'v4'), e => e.value !== null)
+    async (_name, telemetry) => {
+      const rate = await evaluateUntil(successRate(), environment(telemetry, 'v4'), e => e.value !== null)
       expect(rate).toMatchObject({ verdict: 'fail', value: 0 })
     },
     30_000
@@ -108,8 +144,8 @@ describe('checks against a real Prometheus', () => {
 
   it.each(routers)(
     '%s templates measure a healthy canary',
-    async router => {
-      const env = environment(router, 'v2')
+    async (_name, telemetry) => {
+      const env = environment(telemetry, 'v2')
       const rate = await evaluateUntil(successRate(), env, near(0.99, 0.005))
       expect(rate).toMatchObject({ verdict: 'pass', threshold: '>= 0.98' })
       expect(rate.value).toBeCloseTo(0.99, 2)
@@ -122,8 +158,8 @@ describe('checks against a real Prometheus', () => {
 
   it.each(routers)(
     '%s templates measure a failing canary',
-    async router => {
-      const env = environment(router, 'v3')
+    async (_name, telemetry) => {
+      const env = environment(telemetry, 'v3')
       const rate = await evaluateUntil(successRate(), env, near(0.8, 0.01))
       expect(rate.verdict).toBe('fail')
       expect(rate.value).toBeCloseTo(0.8, 1)
@@ -134,24 +170,30 @@ describe('checks against a real Prometheus', () => {
     30_000
   )
 
-  it('compare passes a canary that behaves like stable', async () => {
-    const comparison = await evaluateUntil(
-      meanLatencyComparison(),
-      environment('VirtualService', 'v2'),
-      e => {
-        return e.verdict !== 'nodata'
-      }
+  it("each router's templates read only their own telemetry: waypoint series are HTTPRoute's alone", async () => {
+    // Wait until the waypoint's series are in, then ask the subset-style template in the same namespace.
+    await evaluateUntil(successRate(), environment(telemetries[3], 'v2'), e => e.value !== null)
+    const subsets = await evaluateCheck(
+      successRate(),
+      environment({ router: 'VirtualService', namespace: 'ambient' }, 'v2')
     )
+    expect(subsets).toMatchObject({ verdict: 'nodata', value: null })
+  }, 30_000)
+
+  it('compare passes a canary that behaves like stable', async () => {
+    const comparison = await evaluateUntil(meanLatencyComparison(), environment(telemetries[0], 'v2'), e => {
+      return e.verdict !== 'nodata'
+    })
     expect(comparison.verdict).toBe('pass')
     expect(Math.abs(comparison.details?.effectSize ?? Infinity)).toBeLessThan(0.1)
     expect(comparison.details?.canarySamples).toBeGreaterThanOrEqual(10)
   }, 30_000)
 
   it('detects the canary turning unhealthy', async () => {
-    exporter.setVersion('v2', failing)
+    setVersion('v2', failing)
     const failingSince = new Date()
-    for (const router of routers) {
-      const env = environment(router, 'v2', failingSince)
+    for (const telemetry of telemetries) {
+      const env = environment(telemetry, 'v2', failingSince)
       const rate = await evaluateUntil(successRate(), env, e => e.verdict === 'fail')
       expect(rate.verdict).toBe('fail')
       // The rate window still holds healthy traffic, so the value lies between the two ratios.
@@ -164,7 +206,7 @@ describe('checks against a real Prometheus', () => {
 
     const comparison = await evaluateUntil(
       meanLatencyComparison(),
-      environment('VirtualService', 'v2', failingSince),
+      environment(telemetries[0], 'v2', failingSince),
       e => e.verdict !== 'nodata'
     )
     expect(comparison.verdict).toBe('fail')

@@ -8,8 +8,15 @@ import { ROUTERS } from '../../src/routers/registry.js'
 import { testPlan } from './fixtures.js'
 
 /** A built-in template as a router writes it for its telemetry, at the plan's interval. */
-function templateQuery(template: PrometheusTemplate, router: RouterKind, intervalMs: number): string {
-  return ROUTERS[router].metricTemplate(template, rateWindow(intervalMs))
+function templateQuery(
+  template: PrometheusTemplate,
+  router: RouterKind,
+  intervalMs: number,
+  backends?: Record<string, string>
+): string {
+  const plan = testPlan({ router })
+  if (backends) plan.routing = { ...plan.routing, backends }
+  return ROUTERS[router].metricTemplate(template, rateWindow(intervalMs), plan)
 }
 
 const vars = { service: 'reviews', namespace: 'bookinfo', stable: 'v1', canary: 'v2', intervalMs: 90_000 }
@@ -87,6 +94,24 @@ describe('templateQuery', () => {
         'reporter="destination",destination_service_namespace="bookinfo",destination_service_name="reviews",' +
         'destination_version="v2"}[2m])))'
     )
+  })
+
+  it("builds HTTPRoute's queries on the canary's backend Service, for sidecar and waypoint telemetry", () => {
+    const scope =
+      'reporter=~"destination|waypoint",destination_service_namespace="bookinfo",destination_service_name="reviews-v2"'
+    expect(renderQuery(templateQuery('success-rate', 'HTTPRoute', 30_000), vars)).toBe(
+      `(sum(rate(istio_requests_total{${scope},response_code!~"5.."}[1m])) or on() vector(0))` +
+        ` / sum(rate(istio_requests_total{${scope}}[1m]))`
+    )
+    expect(renderQuery(templateQuery('latency-p99', 'HTTPRoute', 30_000), vars)).toBe(
+      `histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket{${scope}}[1m])))`
+    )
+    const named = templateQuery('success-rate', 'HTTPRoute', 30_000, {
+      v1: 'reviews-stable',
+      v2: 'reviews-next'
+    })
+    expect(named).toContain('destination_service_name="reviews-next"')
+    expect(named).not.toContain('reviews-v2')
   })
 
   it('builds the Mixer-era queries for RouteRule, with latency converted to milliseconds', () => {

@@ -22,6 +22,7 @@ const DOCS = [
   'docs/plan-reference.md',
   'docs/troubleshooting.md',
   'docs/istio-0.2-walkthrough.md',
+  'docs/gateway-api.md',
   'CONTRIBUTING.md',
   'CHANGELOG.md'
 ]
@@ -197,9 +198,14 @@ describe('plan reference', () => {
     ['success-rate', 'VirtualService'],
     ['latency-p99', 'VirtualService'],
     ['success-rate', 'RouteRule'],
-    ['latency-p99', 'RouteRule']
+    ['latency-p99', 'RouteRule'],
+    ['success-rate', 'HTTPRoute'],
+    ['latency-p99', 'HTTPRoute']
   ] as const)('shows the %s template for %s exactly (default interval)', (template, router) => {
-    expect(reference).toContain(ROUTERS[router].metricTemplate(template, rateWindow(30_000)))
+    const plan = parsePlan(
+      `service: reviews\nrouter: ${router}\nstable: v1\ncanary: v2\nstages: [{weight: 50}]\n`
+    )
+    expect(reference).toContain(ROUTERS[router].metricTemplate(template, rateWindow(30_000), plan))
   })
 
   it.each([
@@ -208,6 +214,8 @@ describe('plan reference', () => {
     'router',
     'routing.name',
     'routing.route',
+    'routing.backends',
+    'routing.acceptTimeout',
     'stable',
     'canary',
     'versionLabel',
@@ -336,6 +344,8 @@ describe('troubleshooting', () => {
   it.each([
     'preconditions: ',
     'drift: ',
+    'acceptance: ',
+    'write: the API server',
     'conflict: ',
     'rollback failed: ',
     'state: ',

@@ -58,6 +58,8 @@ describe('two advance runs at once', () => {
     const first = start('advance')
     const second = start('advance')
     const results = await Promise.all([first.result, second.result])
+    // One read per run, and the loser's second read after its 409: it tells another writer (refused) from a
+    // status write (written again).
     const reads = api.requests.filter(r => r.method === 'GET' && r.path === VS_PATH)
     // One read per run before either wrote, and the loser's read after its conflict: it finds another writer's
     // spec there (not just a controller's status write), so it reports the conflict instead of writing again.

@@ -327,8 +327,11 @@ async function faultCase(t: Transition, tpl: Template, index: number, kind: Kind
     const problems: string[] = []
     const say = (problem: string) => problems.push(`${at}: ${problem}`)
     const isRead = READ_VERBS.includes(step.verb)
-    // Reads are retried on transient errors; a rollback retries its writes and re-reads on a conflict.
-    const retried = t.command === 'rollback' || (transient(kind) && isRead)
+    // Reads are retried on transient errors; a rollback retries its writes and re-reads on a conflict. A
+    // conditional update or delete refused with 409 reads the object again: when nothing but its status moved
+    // (a Gateway API controller's status write; here the fault changed nothing at all), the write goes again.
+    const conflictRetried = kind === '409' && (step.method === 'PUT' || step.method === 'DELETE')
+    const retried = t.command === 'rollback' || (transient(kind) && isRead) || conflictRetried
     const recover = async (result: ActionResult) => {
       for (const p of routingProblems(api, t, tpl, kind)) say(p)
       if (retried) {

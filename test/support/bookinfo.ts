@@ -76,7 +76,7 @@ export function reviewsDestinationRule(namespace = 'default', versions = ['v1', 
 }
 
 export function bookinfoObjects(
-  options: { versions?: string[]; router?: 'VirtualService' | 'RouteRule' } = {}
+  options: { versions?: string[]; router?: 'VirtualService' | 'RouteRule' | 'HTTPRoute' } = {}
 ): KubeObject[] {
   const versions = options.versions ?? ['v1', 'v2']
   const objects: KubeObject[] = [
@@ -90,7 +90,10 @@ export function bookinfoObjects(
     ...versions.map(version => deployment(version)),
     deployment('v1', { service: 'ratings' })
   ]
-  if (options.router !== 'RouteRule') objects.push(reviewsDestinationRule(), reviewsVirtualService())
+  if (options.router === 'HTTPRoute') {
+    // Versions are Services; the ratings rule of the route needs its Service to resolve.
+    objects.push(ratingsService(), ...versions.map(version => versionService(version)), reviewsHttpRoute())
+  } else if (options.router !== 'RouteRule') objects.push(reviewsDestinationRule(), reviewsVirtualService())
   return objects
 }
 
@@ -129,3 +132,55 @@ stages:
 analysis:
   bake: 0s
 `
+
+export const GATEWAY_API = 'gateway.networking.k8s.io/v1'
+
+/** A Service for one version of `reviews` (Istio's traffic-shifting samples name them reviews-v1, reviews-v2). */
+export function versionService(version: string, namespace = 'default'): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `reviews-${version}`, namespace, labels: { app: 'reviews', version } },
+    spec: { selector: { app: 'reviews', version }, ports: [{ name: 'http', port: 9080 }] }
+  }
+}
+
+/** The mesh (GAMMA) route of `reviews`: its parent is the Service; an unrelated ratings rule sits before it. */
+export function reviewsHttpRoute(namespace = 'default'): KubeObject {
+  return {
+    apiVersion: GATEWAY_API,
+    kind: 'HTTPRoute',
+    metadata: { name: 'reviews', namespace },
+    spec: {
+      parentRefs: [{ group: '', kind: 'Service', name: 'reviews', port: 9080 }],
+      rules: [
+        {
+          name: 'ratings',
+          matches: [{ path: { type: 'PathPrefix', value: '/ratings' } }],
+          backendRefs: [{ name: 'ratings', port: 9080 }]
+        },
+        {
+          name: 'reviews-api',
+          matches: [
+            { path: { type: 'PathPrefix', value: '/reviews' } },
+            { path: { type: 'PathPrefix', value: '/api/reviews' } }
+          ],
+          timeouts: { request: '5s' },
+          backendRefs: [{ name: 'reviews', port: 9080 }]
+        }
+      ]
+    }
+  }
+}
+
+function ratingsService(): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'ratings', namespace: 'default', labels: { app: 'ratings' } },
+    spec: { selector: { app: 'ratings' }, ports: [{ name: 'http', port: 9080 }] }
+  }
+}
+
+/** The modern ladder on an HTTPRoute, nothing to watch. */
+export const HTTPROUTE_PLAN = VS_PLAN.replace('service: reviews\n', 'service: reviews\nrouter: HTTPRoute\n')

@@ -1,13 +1,15 @@
 /**
  * Validation and admission: what a real cluster with Istio installed rejects, and how it words it.
  *  - apiserver object-meta rules (names, labels, annotation size) and a few built-in kinds' rules;
- *  - CRD structural schemas (Istio 1.18 / Gateway API 1.0, via @kubernetes-models), 422 Invalid;
+ *  - CRD structural schemas (Istio 1.18 / Gateway API 1.0, via @kubernetes-models; HTTPRoute as of v1.2 with its
+ *    CEL rules, see gateway-api.ts), 422 Invalid;
  *  - Istio's validating webhook (validation.istio.io) on VirtualService / DestinationRule, 400 with its wording;
  *  - Istio 0.2-0.7 Pilot's RouteRule validation (config.istio.io/v1alpha2), webhook pilot.validation.istio.io.
  */
 import { RE2JS } from 're2js'
 import { ApiError, badRequest, invalid, webhookDenied, type FieldError } from './errors.js'
 import type { ResourceDef } from './resources.js'
+import { httpRouteCelErrors } from './gateway-api.js'
 import { schemaErrors, type AjvError } from './schemas.js'
 import { matchSelectorObject } from './selectors.js'
 import { deepEqual, fieldPath, goValue, isObj, type Obj } from './util.js'
@@ -602,6 +604,8 @@ export function admit(r: ResourceDef, obj: Obj, old: Obj | undefined, apiVersion
   const fieldErrs: FieldError[] = validateMeta(r, obj)
   if (!r.builtin) fieldErrs.push(...schemaFieldErrors(schemaErrors(apiVersion, r.kind, obj)))
   else fieldErrs.push(...builtinErrors(r.kind, obj, old))
+  // CEL rules run only on an object that passed the schema
+  if (r.kind === 'HTTPRoute' && fieldErrs.length === 0) fieldErrs.push(...httpRouteCelErrors(obj))
   if (fieldErrs.length) throw invalid(r, name, fieldErrs)
   // validating webhooks run after the object passed the apiserver's own validation
   if (r.group === 'networking.istio.io') {

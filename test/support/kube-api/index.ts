@@ -2,7 +2,8 @@
  * A Kubernetes API server test double: HTTPS on 127.0.0.1 with a throwaway CA, bearer-token auth, discovery, the
  * verbs of the built-in kinds the product touches (Namespace, Service, Pod, ConfigMap, Secret, Deployment,
  * ReplicaSet) and of Istio / Gateway API custom resources, with the apiserver's validation, admission, patch
- * semantics, resourceVersion / generation bookkeeping, error Status objects and a simulated Deployment rollout.
+ * semantics, resourceVersion / generation bookkeeping, error Status objects, a simulated Deployment rollout and a
+ * simulated Gateway API controller that writes HTTPRoute status.
  * Code that passes against it should work on a real cluster: where the two could differ, it errs towards the
  * real apiserver's behaviour (see README.md beside this file).
  */
@@ -11,6 +12,7 @@ import { writeFileSync } from 'node:fs'
 import yaml from 'js-yaml'
 import { ApiError } from './errors.js'
 import { findByKind, parseApiVersion, RESOURCES } from './resources.js'
+import type { RouteRefusal } from './route-controller.js'
 import { KubeApiServer } from './server.js'
 import { metaOf } from './store.js'
 import { tlsMaterial } from './tls.js'
@@ -54,6 +56,10 @@ export interface Fault {
 export interface KubeApiOptions {
   token?: string /* default random */
   rolloutDelayMs?: number /* default 50 */
+  /** how long the Gateway API controller takes to write a route's status after a change; default 50 */
+  routeStatusDelayMs?: number
+  /** `group/version`s the cluster does not serve, e.g. ['gateway.networking.k8s.io/v1'] (older CRDs) */
+  unservedVersions?: string[]
   latencyMs?: number /* injected delay before every response, default 0 */
 }
 export interface KubeApi {
@@ -77,6 +83,13 @@ export interface KubeApi {
   clearFaults(): void
   /** Deployment behaviour: keep it unavailable, set container restart counts of its pods. */
   setDeploymentHealth(namespace: string, name: string, h: { available?: boolean; restarts?: number }): void
+  /** The Gateway API controller: refuse a route (`Accepted=False`) until called again without a refusal. */
+  refuseRoute(namespace: string, name: string, refusal?: RouteRefusal): void
+  /** Stops the Gateway API controller's status writes until `resumeRouteStatus` (changes meanwhile are kept). */
+  pauseRouteStatus(): void
+  resumeRouteStatus(): void
+  /** Route status writes the controller made so far. */
+  routeStatusWrites(): number
   /** Resolves when predicate(state) is true (polls cheaply, rejects after timeoutMs, default 10000). */
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>
   close(): Promise<void>
@@ -119,6 +132,8 @@ export async function startKubeApiInternal(opts: InternalOptions = {}): Promise<
     {
       token,
       rolloutDelayMs: opts.rolloutDelayMs ?? 50,
+      routeStatusDelayMs: opts.routeStatusDelayMs ?? 50,
+      unservedVersions: opts.unservedVersions ?? [],
       latencyMs: opts.latencyMs ?? 0,
       port: opts.port,
       controlPlane: opts.controlPlane
@@ -280,6 +295,18 @@ export async function startKubeApiInternal(opts: InternalOptions = {}): Promise<
     },
     setDeploymentHealth(namespace, name, h) {
       srv.controller.setHealth(namespace, name, h)
+    },
+    refuseRoute(namespace, name, refusal) {
+      srv.routes.refuse(namespace, name, refusal)
+    },
+    pauseRouteStatus() {
+      srv.routes.pause()
+    },
+    resumeRouteStatus() {
+      srv.routes.resume()
+    },
+    routeStatusWrites() {
+      return srv.routes.statusWrites
     },
     async waitFor(predicate, timeoutMs = 10000) {
       const deadline = Date.now() + timeoutMs

@@ -1,7 +1,8 @@
 /**
  * The CRD schemas of the custom resources: Istio 1.18's and Gateway API 1.0's, as shipped (as JSON schema) by
- * @kubernetes-models/istio and @kubernetes-models/gateway-api. Validation uses the models' own validators; pruning
- * and defaulting (which a real apiserver does for structural schemas) read the same schema text.
+ * @kubernetes-models/istio and @kubernetes-models/gateway-api, HTTPRoute brought to the v1.2 standard channel
+ * (gateway-api.ts). Validation uses the models' own validators; pruning and defaulting (which a real apiserver
+ * does for structural schemas) read the same schema text.
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -11,6 +12,7 @@ import { VirtualService as VSv1beta1 } from '@kubernetes-models/istio/networking
 import { DestinationRule as DRv1beta1 } from '@kubernetes-models/istio/networking.istio.io/v1beta1/DestinationRule'
 import { HTTPRoute as HRv1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute'
 import { HTTPRoute as HRv1beta1 } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1beta1/HTTPRoute'
+import { extendHttpRouteSchema, v12SchemaErrors, withoutV12Fields } from './gateway-api.js'
 import { clone, isObj, type Obj } from './util.js'
 
 interface Model {
@@ -85,6 +87,7 @@ function rawSchema(entry: SchemaEntry): Obj {
     const end = text.indexOf('\n};', start)
     if (start < 0 || end < 0) throw new Error(`kube-api: cannot read the schema of ${entry.module}`)
     s = JSON.parse(text.slice(start + 'const schema = '.length, end + 2)) as Obj
+    if (entry.module.endsWith('/HTTPRoute')) extendHttpRouteSchema(s)
     rawCache.set(entry.module, s)
   }
   return s
@@ -104,16 +107,17 @@ export interface AjvError {
 export function schemaErrors(apiVersion: string, kind: string, obj: Obj): AjvError[] {
   const entry = ENTRIES[`${apiVersion}/${kind}`]
   if (!entry) return []
-  const data = clone(obj)
+  const httpRoute = kind === 'HTTPRoute'
+  const data = httpRoute ? withoutV12Fields(obj) : clone(obj)
   data.apiVersion = entry.schemaApiVersion
+  let errs: AjvError[] = []
   try {
     new entry.ctor(data).validate()
-    return []
   } catch (e) {
-    const errs = (e as { errors?: AjvError[] }).errors
-    if (!errs) throw e
-    return errs
+    errs = (e as { errors?: AjvError[] }).errors ?? []
+    if (!(e as { errors?: AjvError[] }).errors) throw e
   }
+  return httpRoute ? v12SchemaErrors(obj, errs) : errs
 }
 
 /**

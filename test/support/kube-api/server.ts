@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https'
 import type { Socket } from 'node:net'
 import yaml from 'js-yaml'
 import { Controller } from './controller.js'
+import { RouteController } from './route-controller.js'
 import {
   ApiError,
   badRequest,
@@ -73,6 +74,9 @@ interface Route {
 export interface ServerOptions {
   token: string
   rolloutDelayMs: number
+  routeStatusDelayMs: number
+  /** `group/version`s not served (a cluster with older CRDs), e.g. `gateway.networking.k8s.io/v1`. */
+  unservedVersions: string[]
   latencyMs: number
   port?: number
   controlPlane?: boolean
@@ -81,6 +85,7 @@ export interface ServerOptions {
 export class KubeApiServer {
   readonly store = new Store()
   readonly controller: Controller
+  readonly routes: RouteController
   readonly requests: RecordedRequest[] = []
   faults: ActiveFault[] = []
   private readonly watchers = new Set<Watcher>()
@@ -93,6 +98,7 @@ export class KubeApiServer {
     private readonly tls: TlsMaterial
   ) {
     this.controller = new Controller(this.store, () => this.opts.rolloutDelayMs)
+    this.routes = new RouteController(this.store, () => this.opts.routeStatusDelayMs)
     this.store.listeners.add(e => {
       for (const w of this.watchers) {
         if (w.r !== e.r) continue
@@ -151,6 +157,7 @@ export class KubeApiServer {
 
   async close(): Promise<void> {
     this.controller.close()
+    this.routes.close()
     for (const w of this.watchers) w.res.end()
     this.watchers.clear()
     const server = this.server
@@ -258,6 +265,7 @@ export class KubeApiServer {
       version = seg[2]
       rest = seg.slice(3)
     } else return undefined
+    if (this.unserved(group, version)) return undefined
     let ns: string | undefined
     let r: ResourceDef | undefined
     let name: string | undefined
@@ -282,6 +290,17 @@ export class KubeApiServer {
     if (!r) return undefined
     if (sub !== undefined && !r.subresources.includes(sub)) return undefined
     return { r, version, ns, name, sub }
+  }
+
+  private unserved(group: string, version: string): boolean {
+    return this.opts.unservedVersions.includes(groupVersion(group, version))
+  }
+
+  /** The served versions of a group, preferred first (without those the options leave out). */
+  private servedGroups(): { name: string; versions: string[] }[] {
+    return groups()
+      .map(g => ({ ...g, versions: g.versions.filter(v => !this.unserved(g.name, v)) }))
+      .filter(g => g.versions.length > 0)
   }
 
   private wireObject(r: ResourceDef, obj: Obj, version: string): Obj {
@@ -952,7 +971,7 @@ export class KubeApiServer {
       return reply(200, {
         kind: 'APIGroupList',
         apiVersion: 'v1',
-        groups: groups().map(g => ({
+        groups: this.servedGroups().map(g => ({
           name: g.name,
           versions: g.versions.map(v => ({ groupVersion: `${g.name}/${v}`, version: v })),
           preferredVersion: { groupVersion: `${g.name}/${g.versions[0]}`, version: g.versions[0] }
@@ -961,7 +980,7 @@ export class KubeApiServer {
     }
     const seg = path.split('/').filter(Boolean)
     if (seg[0] === 'apis' && seg.length === 2) {
-      const g = groups().find(x => x.name === seg[1])
+      const g = this.servedGroups().find(x => x.name === seg[1])
       if (!g) throw this.notFoundPath()
       return reply(200, {
         kind: 'APIGroup',
@@ -972,7 +991,9 @@ export class KubeApiServer {
       })
     }
     const [group, version] = seg[0] === 'api' ? ['', seg[1]] : [seg[1], seg[2]]
-    const rs = RESOURCES.filter(r => r.group === group && r.versions.includes(version))
+    const rs = RESOURCES.filter(
+      r => r.group === group && r.versions.includes(version) && !this.unserved(group, version)
+    )
     if (!rs.length) throw this.notFoundPath()
     const resources: Obj[] = []
     for (const r of rs) {

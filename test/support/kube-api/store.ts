@@ -60,6 +60,10 @@ export class Store {
   /** called after a Deployment's spec changed or it was created / deleted */
   onDeploymentChange: (ns: string, name: string, deleted: boolean) => void = () => {}
   onPodCreated: (ns: string, name: string) => void = () => {}
+  /** called after an HTTPRoute was created or its spec changed */
+  onRouteChange: (ns: string, name: string) => void = () => {}
+  /** called after a Service was created or deleted */
+  onServiceChange: () => void = () => {}
   onNamespaceDeleted: (name: string) => void = () => {}
 
   nextRv(): string {
@@ -218,6 +222,8 @@ export class Store {
     this.put(r, obj, 'ADDED')
     if (r.kind === 'Deployment') this.onDeploymentChange(ns ?? '', name, false)
     if (r.kind === 'Pod') this.onPodCreated(ns ?? '', name)
+    if (r.kind === 'HTTPRoute') this.onRouteChange(ns ?? '', name)
+    if (r.kind === 'Service') this.onServiceChange()
     return this.present(r, obj, version)
   }
 
@@ -316,6 +322,7 @@ export class Store {
     }
     this.put(r, obj, 'MODIFIED')
     if (r.kind === 'Deployment' && specChanged) this.onDeploymentChange(ns ?? '', name, false)
+    if (r.kind === 'HTTPRoute' && specChanged) this.onRouteChange(ns ?? '', name)
     return this.present(r, obj, version)
   }
 
@@ -373,6 +380,7 @@ export class Store {
     metaOf(gone).resourceVersion = String(this.rv)
     this.emit('DELETED', r, gone)
     if (r.kind === 'Deployment') this.onDeploymentChange(ns ?? '', name, true)
+    if (r.kind === 'Service') this.onServiceChange()
     if (r.kind === 'ReplicaSet') this.deleteOwned(ns, emd.uid as string)
     return gone
   }

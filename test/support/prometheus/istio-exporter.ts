@@ -30,6 +30,13 @@ export interface IstioExporterOptions {
   namespace?: string
   /** How often synthetic requests are added. */
   tickMs?: number
+  /**
+   * What `destination_service_name` says: the service, versions told apart by `destination_version` (routing by
+   * subsets, the default), or each version's own backend Service `<service>-<version>` (Gateway API routes).
+   */
+  destination?: 'service' | 'backend-service'
+  /** Who reports the requests: the destination's sidecar (default), or an ambient mode waypoint. */
+  reporter?: 'destination' | 'waypoint'
 }
 
 /** Istio's default buckets of istio_request_duration_milliseconds. */
@@ -65,6 +72,9 @@ export async function startIstioExporter(options: IstioExporterOptions = {}): Pr
   const service = options.service ?? 'reviews'
   const namespace = options.namespace ?? 'default'
   const tickMs = options.tickMs ?? 100
+  const reporter = options.reporter ?? 'destination'
+  const serviceOf = (version: string) =>
+    options.destination === 'backend-service' ? `${service}-${version}` : service
   const fqdn = `${service}.${namespace}.svc.cluster.local`
 
   const registry = new Registry()
@@ -118,8 +128,8 @@ export async function startIstioExporter(options: IstioExporterOptions = {}): Pr
     const podName = `${service}-${version}-${pod}`
     const v2 = {
       pod: podName,
-      reporter: 'destination',
-      destination_service_name: service,
+      reporter,
+      destination_service_name: serviceOf(version),
       destination_service_namespace: namespace,
       destination_version: version,
       destination_workload: `${service}-${version}`,
@@ -131,12 +141,14 @@ export async function startIstioExporter(options: IstioExporterOptions = {}): Pr
       destination_version: version,
       response_code: responseCode
     }
+    // Mixer never knew Gateway API backends: only the subset-style exporter serves its series.
+    const mixerToo = options.destination !== 'backend-service'
     requestsTotal.inc(v2, count)
-    requestCount.inc(mixer, count)
+    if (mixerToo) requestCount.inc(mixer, count)
     for (let i = 0; i < count; i++) {
       const ms = drawLatency(latency)
       durationMs.observe(v2, ms)
-      durationSeconds.observe(mixer, ms / 1000)
+      if (mixerToo) durationSeconds.observe(mixer, ms / 1000)
     }
   }
 
