@@ -11,14 +11,14 @@ import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { isDeepStrictEqual, promisify } from 'node:util'
-import { bookinfoObjects } from '../test/support/bookinfo.js'
+import { bookinfoObjects } from '../testkit/bookinfo.js'
 import {
   type KubeApi,
   type KubeObject,
   type RecordedRequest,
   startKubeApi
-} from '../test/support/kube-api/index.js'
-import { type ActionResult, PROJECT_ROOT, startAction } from '../test/support/run-action.js'
+} from '../testkit/kube-api/index.js'
+import { type ActionResult, PROJECT_ROOT, startAction } from '../testkit/run-action.js'
 import {
   NETWORKING,
   rollbackPlan,

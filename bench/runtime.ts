@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { PROJECT_ROOT } from '../test/support/run-action.js'
+import { PROJECT_ROOT } from '../testkit/run-action.js'
 
 export const BENCH_DIR = path.join(PROJECT_ROOT, 'bench')
 

@@ -14,17 +14,12 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { Document, isScalar, stringify, visit } from 'yaml'
-import { bookinfoObjects } from '../test/support/bookinfo.js'
-import { startFakeGitHub, type FakeGitHub } from '../test/support/github-api/fake-github.js'
-import { startKubeApi, type KubeApi, type KubeObject } from '../test/support/kube-api/index.js'
-import { startIstioExporter, type IstioExporter } from '../test/support/prometheus/istio-exporter.js'
-import { startPrometheus, type PrometheusServer } from '../test/support/prometheus/prometheus-server.js'
-import {
-  PROJECT_ROOT,
-  startAction,
-  type ActionResult,
-  type RunningAction
-} from '../test/support/run-action.js'
+import { bookinfoObjects } from '../testkit/bookinfo.js'
+import { startFakeGitHub, type FakeGitHub } from '../testkit/github-api/fake-github.js'
+import { startKubeApi, type KubeApi, type KubeObject } from '../testkit/kube-api/index.js'
+import { startIstioExporter, type IstioExporter } from '../testkit/prometheus/istio-exporter.js'
+import { startPrometheus, type PrometheusServer } from '../testkit/prometheus/prometheus-server.js'
+import { PROJECT_ROOT, startAction, type ActionResult, type RunningAction } from '../testkit/run-action.js'
 import { demoPlan, planYaml, type RouterKind } from './plans.js'
 import { formatSplit, type RoutingObjects } from './routing.js'
 import {

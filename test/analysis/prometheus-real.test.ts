@@ -6,8 +6,8 @@ import {
   startIstioExporter,
   type IstioExporter,
   type TrafficProfile
-} from '../support/prometheus/istio-exporter.js'
-import { startPrometheus, type PrometheusServer } from '../support/prometheus/prometheus-server.js'
+} from '../../testkit/prometheus/istio-exporter.js'
+import { startPrometheus, type PrometheusServer } from '../../testkit/prometheus/prometheus-server.js'
 import { testEnvironment, testPlan } from './fixtures.js'
 
 // Latencies stay inside one histogram bucket, where histogram_quantile interpolates linearly:

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { RunReport } from '../../src/report/types.js'
-import { bookinfoObjects } from '../support/bookinfo.js'
-import { type KubeApi, type KubeObject, startKubeApi } from '../support/kube-api/index.js'
+import { bookinfoObjects } from '../../testkit/bookinfo.js'
+import { type KubeApi, type KubeObject, startKubeApi } from '../../testkit/kube-api/index.js'
 
 const PLAN = `
 service: reviews

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseAllDocuments } from 'yaml'
-import { bookinfoObjects, SEED_PLAN, VS_PLAN } from '../support/bookinfo.js'
-import { startKubeApi, type KubeApi, type RecordedRequest } from '../support/kube-api/index.js'
-import { PROJECT_ROOT, runAction } from '../support/run-action.js'
+import { bookinfoObjects, SEED_PLAN, VS_PLAN } from '../../testkit/bookinfo.js'
+import { startKubeApi, type KubeApi, type RecordedRequest } from '../../testkit/kube-api/index.js'
+import { PROJECT_ROOT, runAction } from '../../testkit/run-action.js'
 
 interface PolicyRule {
   apiGroups: string[]

@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml'
 import { templateQuery } from '../../src/analysis/templates.js'
 import { CLI_COMMANDS, toolHelp } from '../../src/cli/usage.js'
 import { parsePlan } from '../../src/plan/plan-parser.js'
-import { PROJECT_ROOT } from '../support/run-action.js'
+import { PROJECT_ROOT } from '../../testkit/run-action.js'
 
 /** The documentation this suite keeps honest (docs written elsewhere are only linked to). */
 const DOCS = [

@@ -10,9 +10,9 @@ import os from 'node:os'
 import path from 'node:path'
 import tls from 'node:tls'
 import yaml from 'js-yaml'
-import { startKubeApi, type KubeApi } from '../support/kube-api/index.js'
-import { bookinfoObjects, reviewsDestinationRule, VS_PLAN } from '../support/bookinfo.js'
-import { runAction } from '../support/run-action.js'
+import { startKubeApi, type KubeApi } from '../../testkit/kube-api/index.js'
+import { bookinfoObjects, reviewsDestinationRule, VS_PLAN } from '../../testkit/bookinfo.js'
+import { runAction } from '../../testkit/run-action.js'
 import { errorLines, hasStackTrace, NETWORKING, writeRequests } from './helpers.js'
 
 const PLAN = VS_PLAN

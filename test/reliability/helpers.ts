@@ -1,6 +1,6 @@
 /** Shared pieces of the reliability tests: reading the routing and its state, seeding a captured state. */
-import type { KubeApi, KubeObject, RecordedRequest } from '../support/kube-api/index.js'
-import type { ActionResult } from '../support/run-action.js'
+import type { KubeApi, KubeObject, RecordedRequest } from '../../testkit/kube-api/index.js'
+import type { ActionResult } from '../../testkit/run-action.js'
 import { decodeState, driftedObjects, type ReleaseState } from '../../src/engine/state.js'
 import type { RoutingSpecs } from '../../src/routers/router.js'
 
