@@ -10,6 +10,7 @@ export default {
     ]
   },
   testMatch: ['**/test/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/setup/bundle-source.ts',
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 60000,
   maxWorkers: 2
