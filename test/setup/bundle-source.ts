@@ -21,7 +21,8 @@ export default async function bundleSource(globalConfig: { rootDir: string }): P
   process.once('exit', () => rmSync(outdir, { recursive: true, force: true }))
   await build({
     absWorkingDir: globalConfig.rootDir,
-    entryPoints: Object.entries(BUNDLES).map(([variable, source]) => ({ in: source, out: variable })),
+    entryPoints: Object.values(BUNDLES),
+    outbase: globalConfig.rootDir,
     outdir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -35,5 +36,6 @@ export default async function bundleSource(globalConfig: { rootDir: string }): P
     logLevel: 'error'
   })
   // The workers jest starts next inherit the environment.
-  for (const variable of Object.keys(BUNDLES)) process.env[variable] = path.join(outdir, `${variable}.mjs`)
+  for (const [variable, source] of Object.entries(BUNDLES))
+    process.env[variable] = path.join(outdir, source.replace(/\.ts$/, '.mjs'))
 }
