@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The real tools the test suite runs: Debian's kubectl (package kubernetes-client) and prometheus.
 # Each is unpacked from its Debian package into .tools/ (no root needed) unless it is already there;
-# prometheus already on PATH is used as it is. Runs before `npm test`.
+# prometheus already on PATH is used as it is. Runs before `npm test`; `npm run demo` runs it for prometheus
+# alone (`bash scripts/test-tools.sh prometheus`). With no argument, both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,5 +30,11 @@ unpack() { # package, directory under .tools, binary inside the package
   rm -f .tools/"$package"_*.deb
 }
 
-unpack kubernetes-client kubectl /usr/bin/kubectl
-command -v prometheus >/dev/null || unpack prometheus prometheus /usr/bin/prometheus
+[ $# -gt 0 ] || set -- kubectl prometheus
+for tool in "$@"; do
+  case $tool in
+    kubectl) unpack kubernetes-client kubectl /usr/bin/kubectl ;;
+    prometheus) command -v prometheus >/dev/null || unpack prometheus prometheus /usr/bin/prometheus ;;
+    *) echo "test tools: unknown tool '$tool' (kubectl, prometheus)" >&2; exit 2 ;;
+  esac
+done

@@ -23,7 +23,7 @@ const BINARY_HINT =
 /** Where scripts/test-tools.sh unpacks Debian's prometheus when it is not installed. */
 const PROJECT_TOOLS = fileURLToPath(new URL('../../.tools/prometheus/usr/bin', import.meta.url))
 
-function findPrometheusBinary(): string {
+export function findPrometheusBinary(): string {
   const candidates = process.env.PROMETHEUS_BIN
     ? [process.env.PROMETHEUS_BIN]
     : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin', PROJECT_TOOLS].map(dir =>
