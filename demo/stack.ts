@@ -83,11 +83,12 @@ export async function startStack(
  * root needed); rejects with what the unpacking said when that fails.
  */
 async function ensurePrometheus(signal: AbortSignal): Promise<void> {
+  let missing: string
   try {
     findPrometheusBinary()
     return
-  } catch {
-    // not there yet: unpack it
+  } catch (error) {
+    missing = (error as Error).message
   }
   say(style.dim("prometheus: unpacking Debian's package into .tools/ (once)"))
   await new Promise<void>((resolve, reject) =>
@@ -97,7 +98,7 @@ async function ensurePrometheus(signal: AbortSignal): Promise<void> {
       { cwd: PROJECT_ROOT, signal },
       (error, _, stderr) =>
         error
-          ? reject(new Error(stderr.trim() || `scripts/test-tools.sh failed: ${error.message}`))
+          ? reject(new Error(`${missing}\nunpacking it failed: ${stderr.trim() || error.message}`))
           : resolve()
     )
   )
