@@ -1,14 +1,17 @@
 /**
  * examples/rbac.yaml grants what the action needs and no more: every request a full release makes (both
- * routers, a rollback, a dry run, status) is allowed by it, and every verb it grants is used.
+ * routers, a rollback, a dry run, status) is allowed by it, and every verb it grants is used. The releases call
+ * the engine in this process: the action's process adds no Kubernetes request to what the engine makes.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { bookinfoObjects, SEED_PLAN, VS_PLAN } from '../../testkit/bookinfo.js'
 import { startKubeApi, type KubeApi, type RecordedRequest } from '../../testkit/kube-api/index.js'
-import { PROJECT_ROOT, runAction } from '../../testkit/run-action.js'
+import { PROJECT_ROOT } from '../../testkit/run-action.js'
+import { deploymentsAvailable, runEngine, type EngineRunOptions } from '../support/run-engine.js'
 
 interface PolicyRule {
   apiGroups: string[]
@@ -110,11 +113,19 @@ describe('examples/rbac.yaml', () => {
     let vsApi: KubeApi
     let rrApi: KubeApi
     const requests: RecordedRequest[] = []
-    /** Each case spawns the action several times. */
+    /** Each case runs a whole release. */
     const SLOW = 240_000
 
-    const run = (api: KubeApi, planText: string, inputs: Record<string, string> = {}) =>
-      runAction({ inputs: { plan: planText, kubeconfig: api.kubeconfig(), report: 'none', ...inputs } })
+    const run = async (api: KubeApi, planText: string, options: Partial<EngineRunOptions> = {}) =>
+      (
+        await runEngine({
+          plan: planText,
+          kubeconfig: api.kubeconfig(),
+          command: 'advance',
+          workspace: os.tmpdir(),
+          ...options
+        })
+      ).report
 
     beforeAll(async () => {
       vsApi = await startKubeApi()
@@ -129,12 +140,13 @@ describe('examples/rbac.yaml', () => {
       'VirtualService: a dry run, then the ladder through finalize, then status',
       async () => {
         vsApi.seed(bookinfoObjects())
-        const dry = await run(vsApi, VS_PLAN, { 'dry-run': 'true' })
-        expect(dry.outputs.status).toBe('planned')
-        const statuses: string[] = []
-        for (let stage = 1; stage <= 5; stage++) statuses.push((await run(vsApi, VS_PLAN)).outputs.status)
+        await deploymentsAvailable(vsApi)
+        const dry = await run(vsApi, VS_PLAN, { dryRun: true })
+        expect(dry?.status).toBe('planned')
+        const statuses: (string | undefined)[] = []
+        for (let stage = 1; stage <= 5; stage++) statuses.push((await run(vsApi, VS_PLAN))?.status)
         expect(statuses).toEqual(['advanced', 'advanced', 'advanced', 'advanced', 'completed'])
-        expect((await run(vsApi, VS_PLAN, { command: 'status' })).outputs.status).toBe('completed')
+        expect((await run(vsApi, VS_PLAN, { command: 'status' }))?.status).toBe('completed')
         expect(vsApi.get('apps/v1', 'Deployment', 'default', 'reviews-v1')).toBeUndefined()
         requests.push(...vsApi.requests)
       },
@@ -146,15 +158,17 @@ describe('examples/rbac.yaml', () => {
       async () => {
         vsApi.clearRequests()
         vsApi.seed(bookinfoObjects())
+        await deploymentsAvailable(vsApi)
         const first = await run(vsApi, VS_PLAN_WITH_POD_CHECK, { revision: 'v2-a' })
-        expect(first.outputs.status).toBe('advanced')
+        expect(first?.status).toBe('advanced')
         const manual = await run(vsApi, VS_PLAN_WITH_POD_CHECK, { command: 'rollback', revision: 'v2-a' })
-        expect(manual.outputs.status).toBe('rolled-back')
+        expect(manual?.status).toBe('rolled-back')
 
         vsApi.setDeploymentHealth('default', 'reviews-v2', { restarts: 3 })
         const failing = await run(vsApi, VS_PLAN_WITH_POD_CHECK, { revision: 'v2-b' })
-        expect(failing.outputs.status).toBe('rolled-back')
-        expect(failing.exitCode).not.toBe(0)
+        expect(failing?.status).toBe('rolled-back')
+        // Rolled back by the failing check (what makes the action's run fail), not by a request.
+        expect(failing?.rollback?.check).toBe('canary-pods')
         requests.push(...vsApi.requests)
       },
       SLOW
@@ -164,8 +178,9 @@ describe('examples/rbac.yaml', () => {
       'RouteRule: the Istio 0.2 ladder through finalize',
       async () => {
         rrApi.seed(bookinfoObjects({ router: 'RouteRule' }))
-        const statuses: string[] = []
-        for (let stage = 1; stage <= 4; stage++) statuses.push((await run(rrApi, SEED_PLAN)).outputs.status)
+        await deploymentsAvailable(rrApi)
+        const statuses: (string | undefined)[] = []
+        for (let stage = 1; stage <= 4; stage++) statuses.push((await run(rrApi, SEED_PLAN))?.status)
         expect(statuses).toEqual(['advanced', 'advanced', 'advanced', 'completed'])
         expect(
           rrApi.list('config.istio.io/v1alpha2', 'RouteRule', 'default').map(r => r.metadata.name)

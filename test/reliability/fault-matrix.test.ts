@@ -20,7 +20,6 @@ import type { EngineCommand } from '../../src/engine/index.js'
 import { decodeTarget, type ReleaseState } from '../../src/engine/state.js'
 import type { RoutingSpecs } from '../../src/routers/router.js'
 import {
-  deploymentsAvailable,
   drift,
   errorLines,
   forSeed,
@@ -36,7 +35,7 @@ import {
 const TIMEOUT_MS = 1000
 // The Kubernetes client reads its call timeout when it is loaded, so the engine is loaded after this.
 process.env.ISTIO_CANARY_API_TIMEOUT_MS = String(TIMEOUT_MS)
-const { logged, runEngine } = await import('../support/run-engine.js')
+const { deploymentsAvailable, logged, runEngine } = await import('../support/run-engine.js')
 type EngineRun = Awaited<ReturnType<typeof runEngine>>
 const READ_VERBS = ['get', 'list', 'discovery']
 

@@ -64,23 +64,6 @@ export function unknownSubsets(api: KubeApi): string[] {
     .map(d => d.subset as string)
 }
 
-/**
- * Resolves when every Deployment in the namespace is Available, as they are in a cluster by the time a workflow
- * runs: a run started in this process can reach the double before it has rolled out what was just seeded.
- */
-export function deploymentsAvailable(api: KubeApi, namespace = 'default'): Promise<void> {
-  return api.waitFor(() =>
-    api
-      .list('apps/v1', 'Deployment', namespace)
-      .every(deployment =>
-        (
-          (deployment.status as { conditions?: { type: string; status: string }[] } | undefined)
-            ?.conditions ?? []
-        ).some(condition => condition.type === 'Available' && condition.status === 'True')
-      )
-  )
-}
-
 /** A captured object without the server-assigned fields, ready to seed into another API double. */
 export function forSeed(object: KubeObject): KubeObject {
   const { resourceVersion, uid, creationTimestamp, generation, managedFields, ...metadata } =

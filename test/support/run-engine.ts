@@ -4,6 +4,7 @@
  * What the action adds around the engine (inputs, outputs, reports, signals, the post step) is tested by running
  * it as the runner does (testkit/run-action.ts).
  */
+import type { KubeApi } from '../../testkit/kube-api/index.js'
 import { createRelease, type EngineCommand } from '../../src/engine/index.js'
 import { loadPlan } from '../../src/plan/plan-loader.js'
 import type { RunReport } from '../../src/report/types.js'
@@ -16,6 +17,7 @@ export interface EngineRunOptions {
   workspace: string
   /** Default: the plan's canary. */
   revision?: string
+  dryRun?: boolean
 }
 
 export interface EngineRun {
@@ -34,7 +36,7 @@ export async function runEngine(options: EngineRunOptions): Promise<EngineRun> {
     const release = createRelease({
       plan,
       revision: options.revision ?? plan.canary,
-      dryRun: false,
+      dryRun: options.dryRun ?? false,
       kubeconfig: options.kubeconfig,
       context: '',
       run: {},
@@ -61,4 +63,21 @@ export async function runEngine(options: EngineRunOptions): Promise<EngineRun> {
 /** The lines the engine logged at a level. */
 export function logged(run: EngineRun, level: EngineRun['log'][number]['level']): string[] {
   return run.log.filter(line => line.level === level).map(line => line.message)
+}
+
+/**
+ * Resolves when every Deployment in the namespace is Available, as they are in a cluster by the time a workflow
+ * runs: a run started in this process can reach the double before it has rolled out what was just seeded.
+ */
+export function deploymentsAvailable(api: KubeApi, namespace = 'default'): Promise<void> {
+  return api.waitFor(() =>
+    api
+      .list('apps/v1', 'Deployment', namespace)
+      .every(deployment =>
+        (
+          (deployment.status as { conditions?: { type: string; status: string }[] } | undefined)
+            ?.conditions ?? []
+        ).some(condition => condition.type === 'Available' && condition.status === 'True')
+      )
+  )
 }
