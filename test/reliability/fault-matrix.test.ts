@@ -373,10 +373,12 @@ async function faultCase(t: Transition, tpl: Template, index: number, kind: Kind
 
 for (const t of TRANSITIONS) {
   describe(t.name, () => {
-    let tpl: Template
-    const template = async () => (tpl ??= await discover(t))
+    let tpl: Promise<Template> | undefined
+    const template = () => (tpl ??= discover(t))
     const kinds = [...t.kinds, ...(t.writeOnlyKinds ?? [])]
-    it.each(kinds)(
+    // Every case has a cluster of its own, and most of a case is waiting (backoffs, Retry-After, timeouts,
+    // rollouts): the fault kinds run side by side, and within a kind the cases do too.
+    it.concurrent.each(kinds)(
       'a %s at each request leaves one consistent stage, says so, and converges',
       async kind => {
         const tplNow = await template()
@@ -386,8 +388,6 @@ for (const t of TRANSITIONS) {
           .filter(({ step }) => !writesOnly || !READ_VERBS.includes(step.verb))
           .map(({ index }) => index)
         expect(indexes.length).toBeGreaterThan(0)
-        // Each case has a cluster of its own, so they run side by side: most of a case is waiting (backoffs,
-        // Retry-After, timeouts, rollouts).
         const problems = await Promise.all(indexes.map(index => faultCase(t, tplNow, index, kind)))
         expect(problems.flat()).toEqual([])
       },
