@@ -1,7 +1,7 @@
 /**
  * Jest global setup: bundles the action and the CLI from src/ once for the whole run, so every test that starts
  * them as a process (testkit/run-action.ts, the CLI tests) starts plain JavaScript instead of compiling the
- * source through tsx each time (about 0.5 s instead of 3-4 s per process on the CI machine). The bundles are what
+ * source through tsx each time (about 0.5 s of CPU instead of 3-4 s per process). The bundles are what
  * tsx would run: the source as it is now, on the Node running jest. This module imports no project file: jest
  * loads it outside its module mapper.
  */
