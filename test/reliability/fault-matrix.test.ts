@@ -13,7 +13,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import yaml from 'js-yaml'
-import { startKubeApi, type Fault, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
+import {
+  startKubeApi,
+  type Fault,
+  type KubeApi,
+  type KubeObject,
+  type RecordedRequest
+} from '../../testkit/kube-api/index.js'
 import { bookinfoObjects, deployment, VS_PLAN } from '../../testkit/bookinfo.js'
 import { runAction } from '../../testkit/run-action.js'
 import type { EngineCommand } from '../../src/engine/index.js'
@@ -185,15 +191,8 @@ afterAll(async () => {
   await Promise.all(apis.map(api => api.close()))
 })
 
-/**
- * A transition that deploys waits for the rollout by polling (about once a second): a rollout slower than the
- * first poll after the create, and faster than the second, keeps that poll count the same in every run however
- * busy the machine is, so each request of the clean run exists in every faulted run too.
- */
-const DEPLOY_ROLLOUT_MS = 400
-
-async function newApi(t?: Transition): Promise<KubeApi> {
-  const api = await startKubeApi(t?.deploy ? { rolloutDelayMs: DEPLOY_ROLLOUT_MS } : {})
+async function newApi(): Promise<KubeApi> {
+  const api = await startKubeApi()
   apis.push(api)
   return api
 }
@@ -211,13 +210,38 @@ function runProcess(api: KubeApi, t: Transition, command: EngineCommand) {
   })
 }
 
+/**
+ * A transition that deploys waits for the canary by polling (about once a second). So that every run of it polls as
+ * often as the clean run did, however busy the machine, the canary stays unavailable until the first poll after
+ * the canary was written, and becomes available before the next. Returns what stops the hold.
+ */
+function holdCanaryUntilPolled(api: KubeApi, t: Transition): () => void {
+  if (!t.deploy) return () => {}
+  api.setDeploymentHealth('default', 'reviews-v2', { available: false })
+  const isDeployments = (r: RecordedRequest) => r.resource === 'deployments'
+  const polledAfterWrite = () => {
+    const written = api.requests.findIndex(
+      r => isDeployments(r) && ['create', 'update', 'patch'].includes(r.verb)
+    )
+    return written >= 0 && api.requests.slice(written + 1).some(r => isDeployments(r) && r.verb === 'list')
+  }
+  let stopped = false
+  // This process runs the engine too, so this check comes round long before the engine's next poll.
+  void api
+    .waitFor(() => stopped || polledAfterWrite(), 240_000)
+    .then(() => {
+      if (!stopped) api.setDeploymentHealth('default', 'reviews-v2', { available: true })
+    })
+  return () => void (stopped = true)
+}
+
 function seedBase(api: KubeApi, t: Transition): void {
   api.seed(bookinfoObjects({ router: t.router }))
   if (t.deploy) api.remove('apps/v1', 'Deployment', 'default', 'reviews-v2')
 }
 
 async function discover(t: Transition): Promise<Template> {
-  const api = await newApi(t)
+  const api = await newApi()
   seedBase(api, t)
   await deploymentsAvailable(api)
   for (const command of t.setup) expect((await run(api, t, command)).error).toBeUndefined()
@@ -225,7 +249,9 @@ async function discover(t: Transition): Promise<Template> {
   const objects = routingObjects(api, t.router).map(forSeed)
   const deployments = api.list('apps/v1', 'Deployment', 'default').map(forSeed)
   api.clearRequests()
+  const release = holdCanaryUntilPolled(api, t)
   const clean = await run(api, t, t.command)
+  release()
   expect(clean.error).toBeUndefined()
   const steps = api.requests.map(r => ({ method: r.method, path: r.path, verb: r.verb }))
   const state = releaseState(api, t.router)
@@ -306,7 +332,8 @@ async function faultCase(t: Transition, tpl: Template, index: number, kind: Kind
     .slice(0, index + 1)
     .filter(s => s.method === step.method && s.path === step.path).length
   const at = `#${index + 1} ${step.method} ${step.path} (${kind})`
-  const api = await newApi(t)
+  const api = await newApi()
+  let release = () => {}
   try {
     seedBase(api, t)
     for (const name of ['reviews-v1', 'reviews-v2']) {
@@ -316,6 +343,8 @@ async function faultCase(t: Transition, tpl: Template, index: number, kind: Kind
     api.seed(tpl.objects)
     await deploymentsAvailable(api)
     api.clearRequests()
+    // Held for the faulted run and its re-run, whichever gets to write the canary.
+    release = holdCanaryUntilPolled(api, t)
     api.injectFault({ method: step.method, path: step.path, nth, ...FAULTS[kind] })
     const result = await run(api, t, t.command)
     if (kind === 'timeout') await settle(api)
@@ -370,6 +399,7 @@ async function faultCase(t: Transition, tpl: Template, index: number, kind: Kind
     await recover(result)
     return problems
   } finally {
+    release()
     apis.splice(apis.indexOf(api), 1)
     await api.close()
   }
