@@ -249,9 +249,9 @@ async function discover(t: Transition): Promise<Template> {
   const objects = routingObjects(api, t.router).map(forSeed)
   const deployments = api.list('apps/v1', 'Deployment', 'default').map(forSeed)
   api.clearRequests()
-  const release = holdCanaryUntilPolled(api, t)
+  const stopHold = holdCanaryUntilPolled(api, t)
   const clean = await run(api, t, t.command)
-  release()
+  stopHold()
   expect(clean.error).toBeUndefined()
   const steps = api.requests.map(r => ({ method: r.method, path: r.path, verb: r.verb }))
   const state = releaseState(api, t.router)
@@ -333,7 +333,7 @@ async function faultCase(t: Transition, tpl: Template, index: number, kind: Kind
     .filter(s => s.method === step.method && s.path === step.path).length
   const at = `#${index + 1} ${step.method} ${step.path} (${kind})`
   const api = await newApi()
-  let release = () => {}
+  let stopHold = () => {}
   try {
     seedBase(api, t)
     for (const name of ['reviews-v1', 'reviews-v2']) {
@@ -344,7 +344,7 @@ async function faultCase(t: Transition, tpl: Template, index: number, kind: Kind
     await deploymentsAvailable(api)
     api.clearRequests()
     // Held for the faulted run and its re-run, whichever gets to write the canary.
-    release = holdCanaryUntilPolled(api, t)
+    stopHold = holdCanaryUntilPolled(api, t)
     api.injectFault({ method: step.method, path: step.path, nth, ...FAULTS[kind] })
     const result = await run(api, t, t.command)
     if (kind === 'timeout') await settle(api)
@@ -399,7 +399,7 @@ async function faultCase(t: Transition, tpl: Template, index: number, kind: Kind
     await recover(result)
     return problems
   } finally {
-    release()
+    stopHold()
     apis.splice(apis.indexOf(api), 1)
     await api.close()
   }
