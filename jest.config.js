@@ -10,7 +10,11 @@ export default {
     ]
   },
   testMatch: ['**/test/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/setup/bundle-source.ts',
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 60000,
-  maxWorkers: 2
+  maxWorkers: 2,
+  // A worker whose tests closed everything exits on its own, but on a busy machine it can take longer than the
+  // default half second to get there, and jest then reports a leak that is not one.
+  workerGracefulExitTimeout: 5000
 }

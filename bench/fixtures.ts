@@ -1,6 +1,6 @@
 /** Routing objects and plans the bench measures: Bookinfo `reviews`, and VirtualServices with many routes. */
-import type { KubeObject } from '../test/support/kube-api/index.js'
-import { reviewsVirtualService } from '../test/support/bookinfo.js'
+import type { KubeObject } from '../testkit/kube-api/index.js'
+import { reviewsVirtualService } from '../testkit/bookinfo.js'
 
 export const NETWORKING = 'networking.istio.io/v1'
 export const SHIFTED_ROUTE = 'reviews-route'

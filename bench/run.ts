@@ -18,18 +18,14 @@
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { PROJECT_ROOT } from '../test/support/run-action.js'
-import {
-  bundleBreakdown,
-  bundleBytes,
-  measureMemory,
-  measureMwu,
-  measureNodeStart,
-  measureRollback,
-  measureTransition,
-  measureWatchRequests,
-  type TransitionResult
-} from './measure.js'
+import { PROJECT_ROOT } from '../testkit/run-action.js'
+import { bundleBreakdown, bundleBytes } from './scenarios/bundle.js'
+import { measureMwu } from './scenarios/mann-whitney.js'
+import { measureMemory } from './scenarios/memory.js'
+import { measureNodeStart } from './scenarios/node-start.js'
+import { measureRollback } from './scenarios/rollback.js'
+import { measureTransition, type TransitionResult } from './scenarios/transition.js'
+import { measureWatchRequests } from './scenarios/watch.js'
 import { BENCH_DIR, findActionNode, findKubectl, machine, median, ms } from './runtime.js'
 import { runAnalysisBench } from './analysis/bench.js'
 

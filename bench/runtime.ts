@@ -1,11 +1,14 @@
 /** What the bench runs on: the Node binary for the action, kubectl, the machine, and small statistics. */
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { PROJECT_ROOT } from '../test/support/run-action.js'
+import { promisify } from 'node:util'
+import { PROJECT_ROOT } from '../testkit/run-action.js'
 
 export const BENCH_DIR = path.join(PROJECT_ROOT, 'bench')
+
+export const execFileAsync = promisify(execFile)
 
 export interface NodeChoice {
   path: string

@@ -9,7 +9,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import type { IstioExporter, TrafficProfile } from '../test/support/prometheus/istio-exporter.js'
+import type { IstioExporter, TrafficProfile } from '../testkit/prometheus/istio-exporter.js'
 import {
   compileRouting,
   routeRequest,

@@ -16,8 +16,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { renderReport, reportMarker } from '../src/report/render-markdown.js'
 import type { RunReport } from '../src/report/types.js'
-import { renderGfm } from '../test/support/markdown/cmark-gfm.js'
-import { PROJECT_ROOT } from '../test/support/run-action.js'
+import { renderGfm } from '../testkit/markdown/cmark-gfm.js'
+import { PROJECT_ROOT } from '../testkit/run-action.js'
 
 interface Options {
   report: string

@@ -6,11 +6,11 @@
  *   npx tsx scripts/measure-acceptance.ts [--delays 10,100,250,500,1000] [--runs 3]
  *
  * Each sample is a fresh double seeded with Bookinfo's reviews route; the first run pins and applies the
- * test-user stage, the measured run is the 5% stage (ladder of test/support/bookinfo.ts, nothing to watch).
+ * test-user stage, the measured run is the 5% stage (ladder of testkit/bookinfo.ts, nothing to watch).
  */
-import { bookinfoObjects, HTTPROUTE_PLAN } from '../test/support/bookinfo.js'
-import { startKubeApi } from '../test/support/kube-api/index.js'
-import { runAction } from '../test/support/run-action.js'
+import { bookinfoObjects, HTTPROUTE_PLAN } from '../testkit/bookinfo.js'
+import { startKubeApi } from '../testkit/kube-api/index.js'
+import { runAction } from '../testkit/run-action.js'
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`)

@@ -2,7 +2,8 @@
 # The real tools the test suite runs: Debian's kubectl (package kubernetes-client), prometheus, and cmark-gfm
 # (GitHub's Markdown renderer, for the PR comment as GitHub shows it).
 # Each is unpacked from its Debian package into .tools/ (no root needed) unless it is already there;
-# prometheus and cmark-gfm already on PATH are used as they are. Runs before `npm test`.
+# prometheus and cmark-gfm already on PATH are used as they are. Runs before `npm test`; `npm run demo` runs it
+# for prometheus alone (`bash scripts/test-tools.sh prometheus`). With no argument, all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,12 @@ unpack_cmark() {
   extract cmark-gfm cmark-gfm
 }
 
-unpack kubernetes-client kubectl /usr/bin/kubectl
-command -v prometheus >/dev/null || unpack prometheus prometheus /usr/bin/prometheus
-command -v cmark-gfm >/dev/null || unpack_cmark
+[ $# -gt 0 ] || set -- kubectl prometheus cmark-gfm
+for tool in "$@"; do
+  case $tool in
+    kubectl) unpack kubernetes-client kubectl /usr/bin/kubectl ;;
+    prometheus) command -v prometheus >/dev/null || unpack prometheus prometheus /usr/bin/prometheus ;;
+    cmark-gfm) command -v cmark-gfm >/dev/null || unpack_cmark ;;
+    *) echo "test tools: unknown tool '$tool' (kubectl, prometheus, cmark-gfm)" >&2; exit 2 ;;
+  esac
+done

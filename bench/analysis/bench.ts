@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { PROJECT_ROOT } from '../../test/support/run-action.js'
+import { PROJECT_ROOT } from '../../testkit/run-action.js'
 import { median } from '../runtime.js'
 import {
   COMPARE_SETTINGS,

@@ -3,7 +3,7 @@
  * and per version, the requests, the failed ones and the latency histogram (Istio's buckets), plus every
  * request's latency per evaluation interval.
  */
-import { createRandom } from '../../test/support/random.js'
+import { createRandom } from '../../testkit/random.js'
 
 /** Istio's default buckets of istio_request_duration_milliseconds (upper bounds; +Inf follows). */
 export const ISTIO_BUCKETS_MS = [

@@ -6,11 +6,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { instantQuery } from '../../src/analysis/prometheus-client.js'
-import { bookinfoObjects } from '../support/bookinfo.js'
-import { startKubeApi, type KubeApi } from '../support/kube-api/index.js'
-import { startIstioExporter, type IstioExporter } from '../support/prometheus/istio-exporter.js'
-import { startPrometheus, type PrometheusServer } from '../support/prometheus/prometheus-server.js'
-import { runAction, startAction } from '../support/run-action.js'
+import { bookinfoObjects } from '../../testkit/bookinfo.js'
+import { startKubeApi, type KubeApi } from '../../testkit/kube-api/index.js'
+import { startIstioExporter, type IstioExporter } from '../../testkit/prometheus/istio-exporter.js'
+import { startPrometheus, type PrometheusServer } from '../../testkit/prometheus/prometheus-server.js'
+import { runAction, startAction } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const HEALTHY = { rps: 40, errorRatio: 0, latencyMs: [5, 20] as [number, number] }

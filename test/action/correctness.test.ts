@@ -5,9 +5,9 @@
  * fields copied from the wrong destination, and hostile revisions.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { startKubeApi, type KubeApi, type KubeObject } from '../support/kube-api/index.js'
-import { bookinfoObjects, deployment, RATINGS_ROUTE, VS_PLAN } from '../support/bookinfo.js'
-import { runAction, startAction, type ActionResult } from '../support/run-action.js'
+import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
+import { bookinfoObjects, deployment, RATINGS_ROUTE, VS_PLAN } from '../../testkit/bookinfo.js'
+import { runAction, startAction, type ActionResult } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const DEST = { host: 'reviews.default.svc.cluster.local', port: { number: 9080 } }

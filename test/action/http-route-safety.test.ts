@@ -5,9 +5,9 @@
  * check rolled back.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { bookinfoObjects, GATEWAY_API, HTTPROUTE_PLAN } from '../support/bookinfo.js'
-import { startKubeApi, type KubeApi, type KubeObject } from '../support/kube-api/index.js'
-import { runAction, startAction, type ActionResult } from '../support/run-action.js'
+import { bookinfoObjects, GATEWAY_API, HTTPROUTE_PLAN } from '../../testkit/bookinfo.js'
+import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
+import { runAction, startAction, type ActionResult } from '../../testkit/run-action.js'
 
 const ref = (name: string, weight: number) => ({ group: '', kind: 'Service', name, port: 9080, weight })
 const STATE = 'reviews.default.istio-canary-action.github.io/state'

@@ -5,9 +5,9 @@
  * serves the Gateway API at v1beta1 only.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { bookinfoObjects, GATEWAY_API, HTTPROUTE_PLAN } from '../support/bookinfo.js'
-import { startKubeApi, type KubeApi, type KubeObject } from '../support/kube-api/index.js'
-import { runAction, type ActionResult } from '../support/run-action.js'
+import { bookinfoObjects, GATEWAY_API, HTTPROUTE_PLAN } from '../../testkit/bookinfo.js'
+import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
+import { runAction, type ActionResult } from '../../testkit/run-action.js'
 
 const COOKIE = { type: 'RegularExpression', name: 'cookie', value: '^(.*?;)?(user=test-user)(;.*)?$' }
 const PATHS = ['/reviews', '/api/reviews'].map(value => ({ path: { type: 'PathPrefix', value } }))

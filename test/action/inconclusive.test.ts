@@ -7,11 +7,11 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { instantQuery } from '../../src/analysis/prometheus-client.js'
-import { bookinfoObjects } from '../support/bookinfo.js'
-import { startKubeApi, type KubeApi } from '../support/kube-api/index.js'
-import { startIstioExporter, type IstioExporter } from '../support/prometheus/istio-exporter.js'
-import { startPrometheus, type PrometheusServer } from '../support/prometheus/prometheus-server.js'
-import { runAction } from '../support/run-action.js'
+import { bookinfoObjects } from '../../testkit/bookinfo.js'
+import { startKubeApi, type KubeApi } from '../../testkit/kube-api/index.js'
+import { startIstioExporter, type IstioExporter } from '../../testkit/prometheus/istio-exporter.js'
+import { startPrometheus, type PrometheusServer } from '../../testkit/prometheus/prometheus-server.js'
+import { runAction } from '../../testkit/run-action.js'
 import { NETWORKING, releaseState } from '../reliability/helpers.js'
 
 const STABLE = { rps: 200, errorRatio: 0.01, latencyMs: [20, 40] as [number, number], pods: 5 }

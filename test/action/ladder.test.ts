@@ -1,8 +1,8 @@
 /** The whole ladder, one `advance` per run, through the action's entry point against the API test double. */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { startKubeApi, type KubeApi } from '../support/kube-api/index.js'
-import { bookinfoObjects, RATINGS_ROUTE, SEED_PLAN, VS_PLAN } from '../support/bookinfo.js'
-import { runAction } from '../support/run-action.js'
+import { startKubeApi, type KubeApi } from '../../testkit/kube-api/index.js'
+import { bookinfoObjects, RATINGS_ROUTE, SEED_PLAN, VS_PLAN } from '../../testkit/bookinfo.js'
+import { runAction } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const COOKIE = { cookie: { regex: '^(.*?;)?(user=test-user)(;.*)?$' } }

@@ -3,9 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import yaml from 'js-yaml'
-import { startKubeApi, type KubeApi, type KubeObject } from '../support/kube-api/index.js'
-import { bookinfoObjects, deployment, VS_PLAN } from '../support/bookinfo.js'
-import { runAction, startAction } from '../support/run-action.js'
+import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
+import { bookinfoObjects, deployment, VS_PLAN } from '../../testkit/bookinfo.js'
+import { runAction, startAction } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const PLAN = VS_PLAN

@@ -4,9 +4,9 @@
  * write refused half-way is undone, a delegate VirtualService is shifted like any other.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { startKubeApi, type KubeApi, type KubeObject } from '../support/kube-api/index.js'
-import { bookinfoObjects, VS_PLAN } from '../support/bookinfo.js'
-import { runAction, type ActionResult } from '../support/run-action.js'
+import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
+import { bookinfoObjects, VS_PLAN } from '../../testkit/bookinfo.js'
+import { runAction, type ActionResult } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const FQDN = 'reviews.default.svc.cluster.local'

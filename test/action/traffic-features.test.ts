@@ -3,9 +3,9 @@
  * against the API double.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { startKubeApi, type KubeApi, type KubeObject } from '../support/kube-api/index.js'
-import { bookinfoObjects } from '../support/bookinfo.js'
-import { runAction, type ActionResult } from '../support/run-action.js'
+import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
+import { bookinfoObjects } from '../../testkit/bookinfo.js'
+import { runAction, type ActionResult } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const DEST = { host: 'reviews.default.svc.cluster.local', port: { number: 9080 } }

@@ -3,8 +3,10 @@ import { instantQuery, rangeQuery } from '../../src/analysis/prometheus-client.j
 import { closedPort, sendJson, startStubServer, vectorResult, type StubServer } from './fixtures.js'
 
 let stub: StubServer | undefined
+/** Every stub a test started (a test may start several): each one left listening would keep jest's worker alive. */
+const started: StubServer[] = []
 afterEach(async () => {
-  await stub?.close()
+  await Promise.all(started.splice(0).map(server => server.close()))
   stub = undefined
 })
 
@@ -12,6 +14,7 @@ async function prometheusAnswering(status: number, body: unknown): Promise<StubS
   stub = await startStubServer((_request, response) =>
     typeof body === 'string' ? response.writeHead(status).end(body) : sendJson(response, status, body)
   )
+  started.push(stub)
   return stub
 }
 

@@ -8,8 +8,8 @@ import {
   startIstioExporter,
   type IstioExporter,
   type TrafficProfile
-} from '../support/prometheus/istio-exporter.js'
-import { startPrometheus, type PrometheusServer } from '../support/prometheus/prometheus-server.js'
+} from '../../testkit/prometheus/istio-exporter.js'
+import { startPrometheus, type PrometheusServer } from '../../testkit/prometheus/prometheus-server.js'
 import { ROUTERS } from '../../src/routers/registry.js'
 import { testEnvironment, testPlan } from './fixtures.js'
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { startPrometheus } from '../support/prometheus/prometheus-server.js'
+import { startPrometheus } from '../../testkit/prometheus/prometheus-server.js'
 
 const configuredBinary = process.env.PROMETHEUS_BIN
 afterEach(() => {

@@ -10,8 +10,8 @@ import { instantQuery } from '../../src/analysis/prometheus-client.js'
 import type { CheckEnvironment, Evaluation } from '../../src/analysis/types.js'
 import type { RouterKind } from '../../src/plan/types.js'
 import { ROUTERS } from '../../src/routers/registry.js'
-import { startIstioExporter, type IstioExporter } from '../support/prometheus/istio-exporter.js'
-import { startPrometheus, type PrometheusServer } from '../support/prometheus/prometheus-server.js'
+import { startIstioExporter, type IstioExporter } from '../../testkit/prometheus/istio-exporter.js'
+import { startPrometheus, type PrometheusServer } from '../../testkit/prometheus/prometheus-server.js'
 import { testEnvironment, testPlan } from './fixtures.js'
 
 const INTERVAL_MS = 1000

@@ -11,7 +11,7 @@ import {
   type CountsSnapshot,
   type LatencyInterval
 } from '../../src/analysis/sequential/index.js'
-import { createRandom, type Random } from '../support/random.js'
+import { createRandom, type Random } from '../../testkit/random.js'
 
 const ALPHA = 0.05
 const INTERVALS_PER_STAGE = 10

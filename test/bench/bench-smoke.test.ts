@@ -1,6 +1,7 @@
 /** The bench's measuring functions, once each on a tiny setup: result shapes and invariants, never timings. */
 import { describe, expect, it } from '@jest/globals'
-import { measureTransition, measureWatchRequests } from '../../bench/measure.js'
+import { measureTransition } from '../../bench/scenarios/transition.js'
+import { measureWatchRequests } from '../../bench/scenarios/watch.js'
 import { timeMwu } from '../../bench/mwu.js'
 import { parseArgs } from '../../bench/run.js'
 import { findKubectl } from '../../bench/runtime.js'

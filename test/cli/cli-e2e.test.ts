@@ -5,8 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { RunReport } from '../../src/report/types.js'
-import { bookinfoObjects } from '../support/bookinfo.js'
-import { type KubeApi, type KubeObject, startKubeApi } from '../support/kube-api/index.js'
+import { bookinfoObjects } from '../../testkit/bookinfo.js'
+import { type KubeApi, type KubeObject, startKubeApi } from '../../testkit/kube-api/index.js'
+import { sourceCommand } from '../../testkit/run-action.js'
 
 const PLAN = `
 service: reviews
@@ -47,10 +48,11 @@ describe('istio-canary against the Kubernetes API double', () => {
     delete env.ISTIO_CANARY_PLAN
     // jest's own flag would leak into the child's Node.
     delete env.NODE_OPTIONS
+    const { command, args: entry } = sourceCommand('cli')
     return new Promise(resolve => {
       execFile(
-        'npx',
-        ['tsx', 'src/cli/index.ts', ...args],
+        command,
+        [...entry, ...args],
         { cwd: process.cwd(), env, timeout: 45_000 },
         (error, stdout, stderr) => {
           const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0

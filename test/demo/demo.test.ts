@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { PROJECT_ROOT } from '../support/run-action.js'
+import { PROJECT_ROOT } from '../../testkit/run-action.js'
 
 interface DemoRun {
   code: number | null

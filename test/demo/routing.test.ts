@@ -14,7 +14,7 @@ import {
   type SimRequest
 } from '../../demo/routing.js'
 import { startTrafficSimulator, type TrafficSimulator } from '../../demo/traffic-simulator.js'
-import { reviewsDestinationRule, reviewsVirtualService } from '../support/bookinfo.js'
+import { reviewsDestinationRule, reviewsVirtualService } from '../../testkit/bookinfo.js'
 
 const OPTIONS = { service: 'reviews', namespace: 'default' }
 const TEST_USER = { regex: '^(.*?;)?(user=test-user)(;.*)?$' }

@@ -1,14 +1,17 @@
 /**
  * examples/rbac.yaml grants what the action needs and no more: every request a full release makes (every
- * router, a rollback, a dry run, status) is allowed by it, and every verb it grants is used.
+ * router, a rollback, a dry run, status) is allowed by it, and every verb it grants is used. The releases call
+ * the engine in this process: the action's process adds no Kubernetes request to what the engine makes.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { parseAllDocuments } from 'yaml'
-import { bookinfoObjects, HTTPROUTE_PLAN, SEED_PLAN, VS_PLAN } from '../support/bookinfo.js'
-import { startKubeApi, type KubeApi, type RecordedRequest } from '../support/kube-api/index.js'
-import { PROJECT_ROOT, runAction } from '../support/run-action.js'
+import { bookinfoObjects, HTTPROUTE_PLAN, SEED_PLAN, VS_PLAN } from '../../testkit/bookinfo.js'
+import { startKubeApi, type KubeApi, type RecordedRequest } from '../../testkit/kube-api/index.js'
+import { PROJECT_ROOT } from '../../testkit/run-action.js'
+import { deploymentsAvailable, runEngine, type EngineRunOptions } from '../support/run-engine.js'
 import { ROUTERS } from '../../src/routers/registry.js'
 
 interface PolicyRule {
@@ -142,11 +145,18 @@ describe('examples/rbac.yaml', () => {
     let rrApi: KubeApi
     let hrApi: KubeApi
     const requests: RecordedRequest[] = []
-    /** Each case spawns the action several times. */
+    /** Each case runs a whole release. */
     const SLOW = 240_000
 
-    const run = (api: KubeApi, planText: string, inputs: Record<string, string> = {}) =>
-      runAction({ inputs: { plan: planText, kubeconfig: api.kubeconfig(), report: 'none', ...inputs } })
+    const run = (api: KubeApi, planText: string, options: Partial<EngineRunOptions> = {}) =>
+      runEngine({
+        plan: planText,
+        kubeconfig: api.kubeconfig(),
+        command: 'advance',
+        workspace: os.tmpdir(),
+        ...options
+      })
+    const statusOf = async (...args: Parameters<typeof run>) => (await run(...args)).report?.status
 
     beforeAll(async () => {
       vsApi = await startKubeApi()
@@ -163,12 +173,13 @@ describe('examples/rbac.yaml', () => {
       'VirtualService: a dry run, then the ladder through finalize, then status',
       async () => {
         vsApi.seed(bookinfoObjects())
-        const dry = await run(vsApi, VS_PLAN, { 'dry-run': 'true' })
-        expect(dry.outputs.status).toBe('planned')
-        const statuses: string[] = []
-        for (let stage = 1; stage <= 5; stage++) statuses.push((await run(vsApi, VS_PLAN)).outputs.status)
+        await deploymentsAvailable(vsApi)
+        const dry = await run(vsApi, VS_PLAN, { dryRun: true })
+        expect(dry.report?.status).toBe('planned')
+        const statuses: (string | undefined)[] = []
+        for (let stage = 1; stage <= 5; stage++) statuses.push(await statusOf(vsApi, VS_PLAN))
         expect(statuses).toEqual(['advanced', 'advanced', 'advanced', 'advanced', 'completed'])
-        expect((await run(vsApi, VS_PLAN, { command: 'status' })).outputs.status).toBe('completed')
+        expect(await statusOf(vsApi, VS_PLAN, { command: 'status' })).toBe('completed')
         expect(vsApi.get('apps/v1', 'Deployment', 'default', 'reviews-v1')).toBeUndefined()
         requests.push(...vsApi.requests)
       },
@@ -180,15 +191,17 @@ describe('examples/rbac.yaml', () => {
       async () => {
         vsApi.clearRequests()
         vsApi.seed(bookinfoObjects())
+        await deploymentsAvailable(vsApi)
         const first = await run(vsApi, VS_PLAN_WITH_POD_CHECK, { revision: 'v2-a' })
-        expect(first.outputs.status).toBe('advanced')
+        expect(first.report?.status).toBe('advanced')
         const manual = await run(vsApi, VS_PLAN_WITH_POD_CHECK, { command: 'rollback', revision: 'v2-a' })
-        expect(manual.outputs.status).toBe('rolled-back')
+        expect(manual.report?.status).toBe('rolled-back')
 
         vsApi.setDeploymentHealth('default', 'reviews-v2', { restarts: 3 })
         const failing = await run(vsApi, VS_PLAN_WITH_POD_CHECK, { revision: 'v2-b' })
-        expect(failing.outputs.status).toBe('rolled-back')
-        expect(failing.exitCode).not.toBe(0)
+        expect(failing.report?.status).toBe('rolled-back')
+        // Rolled back by the failing check (what makes the action's run fail), not by a request.
+        expect(failing.report?.rollback?.check).toBe('canary-pods')
         requests.push(...vsApi.requests)
       },
       SLOW
@@ -198,8 +211,9 @@ describe('examples/rbac.yaml', () => {
       'RouteRule: the Istio 0.2 ladder through finalize',
       async () => {
         rrApi.seed(bookinfoObjects({ router: 'RouteRule' }))
-        const statuses: string[] = []
-        for (let stage = 1; stage <= 4; stage++) statuses.push((await run(rrApi, SEED_PLAN)).outputs.status)
+        await deploymentsAvailable(rrApi)
+        const statuses: (string | undefined)[] = []
+        for (let stage = 1; stage <= 4; stage++) statuses.push(await statusOf(rrApi, SEED_PLAN))
         expect(statuses).toEqual(['advanced', 'advanced', 'advanced', 'completed'])
         expect(
           rrApi.list('config.istio.io/v1alpha2', 'RouteRule', 'default').map(r => r.metadata.name)
@@ -233,12 +247,13 @@ describe('examples/rbac.yaml', () => {
               }
             }
           ])
+          await deploymentsAvailable(api)
           const twoNamespaces = VS_PLAN.replace(
             'stable: v1',
             'routing:\n  - name: reviews\n  - name: bookinfo\n    namespace: istio-ingress\nstable: v1'
           )
-          expect((await run(api, twoNamespaces)).outputs.status).toBe('advanced')
-          expect((await run(api, twoNamespaces, { command: 'rollback' })).outputs.status).toBe('rolled-back')
+          expect(await statusOf(api, twoNamespaces)).toBe('advanced')
+          expect(await statusOf(api, twoNamespaces, { command: 'rollback' })).toBe('rolled-back')
           expect(
             api.requests.some(request => request.namespace === 'istio-ingress' && request.verb === 'update')
           ).toBe(true)
@@ -254,9 +269,10 @@ describe('examples/rbac.yaml', () => {
       'RouteRule: a watched stage re-reads the default rule',
       async () => {
         rrApi.seed(bookinfoObjects({ router: 'RouteRule' }))
+        await deploymentsAvailable(rrApi)
         rrApi.clearRequests()
         const watched = plan(SEED_PLAN, 'analysis:\n  interval: 200ms\n  bake: 400ms\n')
-        expect((await run(rrApi, watched, { revision: 'v2-watched' })).exitCode).toBe(0)
+        expect(await statusOf(rrApi, watched, { revision: 'v2-watched' })).toBe('advanced')
         requests.push(...rrApi.requests)
       },
       SLOW
@@ -266,20 +282,18 @@ describe('examples/rbac.yaml', () => {
       'HTTPRoute: a dry run, the ladder through finalize (each write accepted by the controller), status, a missing route',
       async () => {
         hrApi.seed(bookinfoObjects({ router: 'HTTPRoute' }))
-        const dry = await run(hrApi, HTTPROUTE_PLAN, { 'dry-run': 'true' })
-        expect(dry.outputs.status).toBe('planned')
-        const statuses: string[] = []
-        for (let stage = 1; stage <= 5; stage++)
-          statuses.push((await run(hrApi, HTTPROUTE_PLAN)).outputs.status)
+        await deploymentsAvailable(hrApi)
+        const dry = await run(hrApi, HTTPROUTE_PLAN, { dryRun: true })
+        expect(dry.report?.status).toBe('planned')
+        const statuses: (string | undefined)[] = []
+        for (let stage = 1; stage <= 5; stage++) statuses.push(await statusOf(hrApi, HTTPROUTE_PLAN))
         expect(statuses).toEqual(['advanced', 'advanced', 'advanced', 'advanced', 'completed'])
-        expect((await run(hrApi, HTTPROUTE_PLAN, { command: 'status' })).outputs.status).toBe('completed')
+        expect(await statusOf(hrApi, HTTPROUTE_PLAN, { command: 'status' })).toBe('completed')
         expect(hrApi.get('apps/v1', 'Deployment', 'default', 'reviews-v1')).toBeUndefined()
         // A routing object that is missing: the namespace is read to tell the two cases apart.
         const missing = HTTPROUTE_PLAN.replace('stable: v1', 'routing: { name: bookinfo }\nstable: v1')
         const refused = await run(hrApi, missing)
-        expect(refused.annotations.find(a => a.kind === 'error')?.message).toContain(
-          'preconditions: HTTPRoute default/bookinfo not found'
-        )
+        expect(refused.error).toContain('preconditions: HTTPRoute default/bookinfo not found')
         requests.push(...hrApi.requests)
       },
       SLOW

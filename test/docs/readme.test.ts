@@ -13,7 +13,7 @@ import { formatDuration } from '../../src/common/duration.js'
 import { ROUTERS } from '../../src/routers/registry.js'
 import { CLI_COMMANDS, toolHelp } from '../../src/cli/usage.js'
 import { parsePlan } from '../../src/engine/plan-loader.js'
-import { PROJECT_ROOT } from '../support/run-action.js'
+import { PROJECT_ROOT } from '../../testkit/run-action.js'
 
 /** The documentation this suite keeps honest (docs written elsewhere are only linked to). */
 const DOCS = [

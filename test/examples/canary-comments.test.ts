@@ -11,7 +11,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { PROJECT_ROOT } from '../support/run-action.js'
+import { PROJECT_ROOT } from '../../testkit/run-action.js'
 
 interface Step {
   id?: string

@@ -6,8 +6,8 @@ import {
   withRefusal
 } from '../../src/github/comment-command.js'
 import { reportMarker } from '../../src/report/render-markdown.js'
-import { startFakeGitHub, type FakeGitHub } from '../support/github-api/fake-github.js'
-import { setWorkflowEnv, type WorkflowEnv } from '../support/github-api/workflow-env.js'
+import { startFakeGitHub, type FakeGitHub } from '../../testkit/github-api/fake-github.js'
+import { setWorkflowEnv, type WorkflowEnv } from '../../testkit/github-api/workflow-env.js'
 
 const TOKEN = 'ghs_commentTokenValue0987654321'
 const marker = reportMarker('default', 'reviews')

@@ -9,8 +9,8 @@ import {
 } from '../../src/github/publish.js'
 import { reportMarker } from '../../src/report/render-markdown.js'
 import { runSecrets } from '../../src/common/secret-scrubber.js'
-import { startFakeGitHub, type FakeGitHub } from '../support/github-api/fake-github.js'
-import { setWorkflowEnv, type WorkflowEnv } from '../support/github-api/workflow-env.js'
+import { startFakeGitHub, type FakeGitHub } from '../../testkit/github-api/fake-github.js'
+import { setWorkflowEnv, type WorkflowEnv } from '../../testkit/github-api/workflow-env.js'
 import { sampleReport } from '../report/sample-report.js'
 
 const TOKEN = 'ghs_fakeTokenValue1234567890abcdef'

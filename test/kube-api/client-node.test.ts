@@ -1,7 +1,7 @@
 /** The Kubernetes API double driven by @kubernetes/client-node 1.4, the way the product drives a real cluster. */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import * as k8s from '@kubernetes/client-node'
-import { startKubeApi, type KubeApi, type KubeObject } from '../support/kube-api/index.js'
+import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
 import { apiError, raw } from './helpers.js'
 
 const V1 = 'networking.istio.io/v1'

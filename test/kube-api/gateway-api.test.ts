@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import * as k8s from '@kubernetes/client-node'
-import { startKubeApi, type KubeApi, type KubeObject } from '../support/kube-api/index.js'
+import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
 import { apiError, raw } from './helpers.js'
 
 const GATEWAY_API = 'gateway.networking.k8s.io/v1'

@@ -1,6 +1,6 @@
 /** Helpers for the kube-api double's own tests: raw HTTPS calls that trust the double's CA, error decoding. */
 import { request } from 'node:https'
-import type { KubeApi } from '../support/kube-api/index.js'
+import type { KubeApi } from '../../testkit/kube-api/index.js'
 
 export interface RawResponse {
   status: number

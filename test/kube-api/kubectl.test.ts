@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { startKubeApi, type KubeApi, type KubeObject } from '../support/kube-api/index.js'
+import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
 
 const KUBECTL = process.env.KUBECTL || resolve('.tools/kubectl/usr/bin/kubectl')
 

@@ -1,8 +1,8 @@
 /** Unit checks of the double's patch and selector semantics (the parts kubectl and client-node lean on). */
 import { describe, expect, it } from '@jest/globals'
-import { ApiError } from '../support/kube-api/errors.js'
-import { jsonPatch, mergePatch, strategicMergePatch } from '../support/kube-api/patch.js'
-import { matchLabels, parseLabelSelector } from '../support/kube-api/selectors.js'
+import { ApiError } from '../../testkit/kube-api/errors.js'
+import { jsonPatch, mergePatch, strategicMergePatch } from '../../testkit/kube-api/patch.js'
+import { matchLabels, parseLabelSelector } from '../../testkit/kube-api/selectors.js'
 
 describe('JSON merge patch (RFC 7386)', () => {
   it('merges objects, replaces arrays and deletes on null', () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as k8s from '@kubernetes/client-node'
 import yaml from 'js-yaml'
-import type { KubeApi, RecordedRequest } from '../support/kube-api/index.js'
+import type { KubeApi, RecordedRequest } from '../../testkit/kube-api/index.js'
 import { raw } from './helpers.js'
 
 let dir: string
@@ -49,7 +49,7 @@ spec:
     process.execPath,
     [
       'node_modules/tsx/dist/cli.mjs',
-      'test/support/kube-api/standalone.ts',
+      'testkit/kube-api/standalone.ts',
       '--kubeconfig',
       join(dir, 'kubeconfig'),
       '--seed',

@@ -3,16 +3,16 @@
  * preconditions. Each must fail with exactly one clear `::error::` line, no stack trace, and not one write
  * request to the Kubernetes API.
  */
-import { afterEach, beforeEach, expect, it } from '@jest/globals'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { expect, it } from '@jest/globals'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import tls from 'node:tls'
 import yaml from 'js-yaml'
-import { startKubeApi, type KubeApi } from '../support/kube-api/index.js'
-import { bookinfoObjects, reviewsDestinationRule, VS_PLAN } from '../support/bookinfo.js'
-import { runAction } from '../support/run-action.js'
+import { startKubeApi, type KubeApi } from '../../testkit/kube-api/index.js'
+import { bookinfoObjects, reviewsDestinationRule, VS_PLAN } from '../../testkit/bookinfo.js'
+import { runAction } from '../../testkit/run-action.js'
 import { errorLines, hasStackTrace, NETWORKING, writeRequests } from './helpers.js'
 
 const PLAN = VS_PLAN
@@ -337,39 +337,39 @@ const CASES: Case[] = [
   }
 ]
 
-let api: KubeApi
-let workspace: string
-beforeEach(async () => {
-  api = await startKubeApi()
-  api.seed(bookinfoObjects())
-  workspace = mkdtempSync(path.join(os.tmpdir(), 'bad-input-'))
-  writeFileSync(path.join(workspace, 'README.md'), 'workspace\n')
-})
-afterEach(() => api.close())
-
 it('covers at least 40 cases', () => {
   expect(CASES.length).toBeGreaterThanOrEqual(40)
 })
 
-it.each(CASES.map(c => [c.name, c] as const))('%s', async (_name, c) => {
-  c.arrange?.(api)
-  const base = yaml.load(api.kubeconfig()) as Kubeconfig
-  const kubeconfig = c.kubeconfig ? await c.kubeconfig(base, api) : base
-  api.clearRequests()
-  const result = await runAction({
-    inputs: {
-      plan: PLAN,
-      report: 'none',
-      kubeconfig: typeof kubeconfig === 'string' ? kubeconfig : yaml.dump(kubeconfig),
-      ...c.inputs
-    },
-    env: { ISTIO_CANARY_API_TIMEOUT_MS: '5000' },
-    workspace
-  })
-  expect(result.exitCode).toBe(1)
-  const errors = errorLines(result)
-  expect(errors).toHaveLength(1)
-  expect(errors[0]).toMatch(c.error)
-  expect(hasStackTrace(result)).toBe(false)
-  expect(writeRequests(api)).toEqual([])
+// Each case has a cluster and a workspace of its own, so the cases run side by side.
+it.concurrent.each(CASES.map(c => [c.name, c] as const))('%s', async (_name, c) => {
+  const api = await startKubeApi()
+  const workspace = mkdtempSync(path.join(os.tmpdir(), 'bad-input-'))
+  try {
+    api.seed(bookinfoObjects())
+    writeFileSync(path.join(workspace, 'README.md'), 'workspace\n')
+    c.arrange?.(api)
+    const base = yaml.load(api.kubeconfig()) as Kubeconfig
+    const kubeconfig = c.kubeconfig ? await c.kubeconfig(base, api) : base
+    api.clearRequests()
+    const result = await runAction({
+      inputs: {
+        plan: PLAN,
+        report: 'none',
+        kubeconfig: typeof kubeconfig === 'string' ? kubeconfig : yaml.dump(kubeconfig),
+        ...c.inputs
+      },
+      env: { ISTIO_CANARY_API_TIMEOUT_MS: '5000' },
+      workspace
+    })
+    expect(result.exitCode).toBe(1)
+    const errors = errorLines(result)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(c.error)
+    expect(hasStackTrace(result)).toBe(false)
+    expect(writeRequests(api)).toEqual([])
+  } finally {
+    await api.close()
+    rmSync(workspace, { recursive: true, force: true })
+  }
 })

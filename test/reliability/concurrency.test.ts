@@ -3,9 +3,9 @@
  * Whatever the interleaving, the routing must be one consistent stage and the state must agree with it.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
-import { startKubeApi, type KubeApi } from '../support/kube-api/index.js'
-import { bookinfoObjects, VS_PLAN } from '../support/bookinfo.js'
-import { runAction, startAction, type ActionResult } from '../support/run-action.js'
+import { startKubeApi, type KubeApi } from '../../testkit/kube-api/index.js'
+import { bookinfoObjects, VS_PLAN } from '../../testkit/bookinfo.js'
+import { runAction, startAction, type ActionResult } from '../../testkit/run-action.js'
 import { drift, errorLines, NETWORKING, releaseState, routingSpecs, unknownSubsets } from './helpers.js'
 
 const VS_PATH = '/apis/networking.istio.io/v1/namespaces/default/virtualservices/reviews'

@@ -1,6 +1,6 @@
 /** Shared pieces of the reliability tests: reading the routing and its state, seeding a captured state. */
-import type { KubeApi, KubeObject, RecordedRequest } from '../support/kube-api/index.js'
-import type { ActionResult } from '../support/run-action.js'
+import type { KubeApi, KubeObject, RecordedRequest } from '../../testkit/kube-api/index.js'
+import type { ActionResult } from '../../testkit/run-action.js'
 import { parsePlan } from '../../src/engine/plan-loader.js'
 import {
   changedSince,
@@ -142,9 +142,11 @@ export function errorLines(result: ActionResult): string[] {
   return result.annotations.filter(a => a.kind === 'error').map(a => a.message)
 }
 
-/** A JavaScript stack frame printed on stdout (a user should never see one). */
+/** A line of a JavaScript stack trace (a user should never see one). */
+export const STACK_FRAME = /^\s+at .*:\d+:\d+\)?$/m
+
 export function hasStackTrace(result: ActionResult): boolean {
-  return /^\s+at .*:\d+:\d+\)?$/m.test(result.stdout)
+  return STACK_FRAME.test(result.stdout)
 }
 
 export function describeRun(result: ActionResult): string {

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderReport, reportMarker } from '../../src/report/render-markdown.js'
 import type { RunReport } from '../../src/report/types.js'
-import { renderGfm } from '../support/markdown/cmark-gfm.js'
+import { renderGfm } from '../../testkit/markdown/cmark-gfm.js'
 
 const FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'rollback-report.json')
 const WORD_JOINER = '\u2060'

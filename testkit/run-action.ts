@@ -1,8 +1,8 @@
 /**
  * Runs the action the way the GitHub runner does: a separate process with INPUT_* variables, GITHUB_OUTPUT and
  * GITHUB_STATE files, GITHUB_STEP_SUMMARY, then (when asked) the post step with the saved state.
- * By default the TypeScript source runs (through tsx); ACTION_ENTRY=dist runs the bundle, with ACTION_NODE as the
- * Node binary (CI points it at Node 24, the action runtime).
+ * By default the source runs (see sourceCommand); ACTION_ENTRY=dist runs the committed bundle, with ACTION_NODE
+ * as the Node binary (CI points it at Node 24, the action runtime).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
@@ -10,7 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 export interface ActionResult {
   exitCode: number | null
@@ -77,6 +77,24 @@ export function parseCommandFile(text: string): Record<string, string> {
   return values
 }
 
+/**
+ * The source's entry points, each with the environment variable that names a bundle of it: the jest global setup
+ * (test/setup/bundle-source.ts) makes one per test run, which starts several times faster than tsx.
+ */
+const SOURCE = {
+  action: { bundle: 'ISTIO_CANARY_ACTION_BUNDLE', entry: 'src/index.ts' },
+  cli: { bundle: 'ISTIO_CANARY_CLI_BUNDLE', entry: 'src/cli/index.ts' }
+} as const
+
+/** How to start an entry point of the source: its bundle when the test run made one, else through tsx. */
+export function sourceCommand(name: keyof typeof SOURCE): { command: string; args: string[] } {
+  const bundle = process.env[SOURCE[name].bundle]
+  return {
+    command: process.execPath,
+    args: bundle ? [bundle] : ['--import', 'tsx', path.join(PROJECT_ROOT, SOURCE[name].entry)]
+  }
+}
+
 function entryCommand(entry?: 'src' | 'dist'): { command: string; args: string[] } {
   if ((entry ?? (process.env.ACTION_ENTRY === 'dist' ? 'dist' : 'src')) === 'dist') {
     return {
@@ -84,7 +102,7 @@ function entryCommand(entry?: 'src' | 'dist'): { command: string; args: string[]
       args: [path.join(PROJECT_ROOT, 'dist', 'index.js')]
     }
   }
-  return { command: process.execPath, args: ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'index.ts')] }
+  return sourceCommand('action')
 }
 
 export interface RunningAction {

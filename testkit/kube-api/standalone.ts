@@ -1,7 +1,7 @@
 /**
  * The Kubernetes API double as a process, for tests that drive other processes (kubectl, the bundled action):
  *
- *   npx tsx test/support/kube-api/standalone.ts --kubeconfig <file> [--seed <yaml>...] [--port N] [--rollout-delay-ms N]
+ *   npx tsx testkit/kube-api/standalone.ts --kubeconfig <file> [--seed <yaml>...] [--port N] [--rollout-delay-ms N]
  *
  * Writes the kubeconfig, prints one JSON line {"url","kubeconfig","token"} on stdout when ready, and serves a control
  * plane next to the API (same bearer token): GET /_test/requests (the request log), DELETE /_test/requests,

@@ -5,7 +5,6 @@ import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { instantQuery } from '../../../src/analysis/prometheus-client.js'
 
 export interface PrometheusServer {
   url: string
@@ -22,9 +21,9 @@ export interface PrometheusServerOptions {
 const BINARY_HINT =
   "run `bash scripts/test-tools.sh` (it unpacks Debian's package into .tools/), `apt-get install prometheus`, or set PROMETHEUS_BIN"
 /** Where scripts/test-tools.sh unpacks Debian's prometheus when it is not installed. */
-const PROJECT_TOOLS = fileURLToPath(new URL('../../../.tools/prometheus/usr/bin', import.meta.url))
+const PROJECT_TOOLS = fileURLToPath(new URL('../../.tools/prometheus/usr/bin', import.meta.url))
 
-function findPrometheusBinary(): string {
+export function findPrometheusBinary(): string {
   const candidates = process.env.PROMETHEUS_BIN
     ? [process.env.PROMETHEUS_BIN]
     : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/bin', PROJECT_TOOLS].map(dir =>
@@ -89,6 +88,14 @@ async function until(
   }
 }
 
+/** The samples of an instant query (the HTTP API, read directly: the kit does not depend on the product). */
+async function vector(url: string, query: string): Promise<unknown[]> {
+  const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}`)
+  if (!response.ok) return []
+  const body = (await response.json()) as { data?: { result?: unknown[] } }
+  return body.data?.result ?? []
+}
+
 /**
  * Runs a real Prometheus on 127.0.0.1 that scrapes `targets` every second, and resolves once it is ready
  * and has scraped every target successfully.
@@ -146,7 +153,7 @@ export async function startPrometheus(options: PrometheusServerOptions): Promise
     )
     const query = `count(up{job="istio-mesh"} == 1) >= ${options.targets.length}`
     await until(
-      async () => (await instantQuery({ url }, query, { env: {} })).length > 0,
+      async () => (await vector(url, query)).length > 0,
       deadline,
       exited,
       describeFailure('did not scrape every target')

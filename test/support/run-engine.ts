@@ -1,0 +1,86 @@
+/**
+ * Runs one command of the engine in the test's own process, through its entry point (`createRelease`), for tests
+ * about what a run does to the cluster rather than about the action's process: a run costs no process start.
+ * What the action adds around the engine (inputs, outputs, reports, signals, the post step) is tested by running
+ * it as the runner does (testkit/run-action.ts).
+ */
+import type { KubeApi } from '../../testkit/kube-api/index.js'
+import { createRelease, type EngineCommand } from '../../src/engine/index.js'
+import { loadPlan } from '../../src/engine/plan-loader.js'
+import { formatProgress } from '../../src/analysis/progress.js'
+import { buildRunReport } from '../../src/report/build-report.js'
+import type { RunReport } from '../../src/report/types.js'
+
+export interface EngineRunOptions {
+  /** The plan YAML, or the path of a plan file in the workspace. */
+  plan: string
+  kubeconfig: string
+  command: EngineCommand
+  workspace: string
+  /** Default: the plan's canary. */
+  revision?: string
+  dryRun?: boolean
+}
+
+export interface EngineRun {
+  /** The run's report; undefined when the run stopped with an error. */
+  report?: RunReport
+  /** The message of the error that stopped the run. */
+  error?: string
+  /** Every line the engine logged, in order (group titles are info lines). */
+  log: { level: 'info' | 'warning' | 'debug'; message: string }[]
+}
+
+export async function runEngine(options: EngineRunOptions): Promise<EngineRun> {
+  const log: EngineRun['log'] = []
+  try {
+    const { plan } = loadPlan(options.plan, options.workspace)
+    const release = createRelease({
+      plan,
+      revision: options.revision ?? plan.canary,
+      dryRun: options.dryRun ?? false,
+      kubeconfig: options.kubeconfig,
+      context: '',
+      run: {},
+      log: {
+        info: message => void log.push({ level: 'info', message }),
+        warning: message => void log.push({ level: 'warning', message }),
+        debug: message => void log.push({ level: 'debug', message }),
+        group: (title, body) => {
+          log.push({ level: 'info', message: title })
+          return body()
+        },
+        progress: event => void log.push({ level: 'info', message: formatProgress(event) })
+      },
+      signal: new AbortController().signal,
+      workspace: options.workspace,
+      env: {},
+      maskSecret: () => {}
+    })
+    return { report: buildRunReport(await release.run(options.command)), log }
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error), log }
+  }
+}
+
+/** The lines the engine logged at a level. */
+export function logged(run: EngineRun, level: EngineRun['log'][number]['level']): string[] {
+  return run.log.filter(line => line.level === level).map(line => line.message)
+}
+
+/**
+ * Resolves when every Deployment in the namespace is Available, as they are in a cluster by the time a workflow
+ * runs: a run started in this process can reach the double before it has rolled out what was just seeded.
+ */
+export function deploymentsAvailable(api: KubeApi, namespace = 'default'): Promise<void> {
+  return api.waitFor(() =>
+    api
+      .list('apps/v1', 'Deployment', namespace)
+      .every(deployment =>
+        (
+          (deployment.status as { conditions?: { type: string; status: string }[] } | undefined)
+            ?.conditions ?? []
+        ).some(condition => condition.type === 'Available' && condition.status === 'True')
+      )
+  )
+}
