@@ -22,7 +22,7 @@ export interface ActionResult {
   summary: string
   /** Parsed `report` output file, when there is one. */
   report?: Record<string, unknown>
-  /** Lines of stdout that are workflow commands of this kind (error, warning, notice). */
+  /** Lines of stdout that are workflow commands of this kind (error, warning, notice), unescaped. */
   annotations: { kind: string; message: string }[]
   durationMs: number
   files: RunnerFiles
@@ -59,6 +59,11 @@ function newRunnerFiles(): RunnerFiles {
 }
 
 /** Parses the `name<<DELIMITER` file format of GITHUB_OUTPUT and GITHUB_STATE. */
+/** A workflow command's message as the runner shows it (the toolkit escapes %, CR and LF). */
+function unescapeCommandData(data: string): string {
+  return data.replaceAll('%0D', '\r').replaceAll('%0A', '\n').replaceAll('%25', '%')
+}
+
 export function parseCommandFile(text: string): Record<string, string> {
   const values: Record<string, string> = {}
   const lines = text.split('\n')
@@ -174,7 +179,7 @@ export function startAction(options: ActionOptions): RunningAction {
         report,
         annotations: [...stdout.matchAll(/^::(error|warning|notice)[^:]*::(.*)$/gm)].map(m => ({
           kind: m[1],
-          message: m[2]
+          message: unescapeCommandData(m[2])
         })),
         durationMs: Date.now() - started,
         files

@@ -109,7 +109,7 @@ export class RoutingStore {
   async read(): Promise<RoutingSnapshot> {
     const objects: Record<string, KubeObject | undefined> = {}
     const namespaces = new Set(this.managed.map(object => object.namespace))
-    if (this.managed.length > 1 && namespaces.size === 1) {
+    if (this.managed.length > 1 && namespaces.size === 1 && this.mayList()) {
       // The RouteRules of one release: one list instead of a get per rule.
       const listed = await this.kube.listCustom(this.router.resource, this.primary.namespace)
       for (const object of this.managed)
@@ -130,6 +130,17 @@ export class RoutingStore {
       state: decodeState(annotations, this.plan),
       target: decodeTarget(annotations, this.plan)
     }
+  }
+
+  /**
+   * Whether the router's RBAC grants `list` on its routing objects. Without it the objects are read one by one:
+   * a get per object reads nothing but what the release manages.
+   */
+  private mayList(): boolean {
+    const { group, plural } = this.router.resource
+    return this.router.rbac.some(
+      rule => rule.apiGroup === group && rule.resource === plural && rule.verbs.includes('list')
+    )
   }
 
   /** Only the release state, from the first object: what a watch checks each round. */
@@ -288,12 +299,9 @@ export class RoutingStore {
           read && attempt < STATUS_RACE_ATTEMPTS
             ? await this.kube.getCustom(type, object.namespace, object.name)
             : undefined
-        // Only a status write explains the conflict: a new resourceVersion, the same content otherwise.
-        const statusOnly =
-          fresh !== undefined &&
-          fresh.metadata.resourceVersion !== read?.metadata.resourceVersion &&
-          jsonEqual(userContent(fresh), userContent(read))
-        if (fresh && statusOnly) {
+        // Nothing the release reads moved (a status write at most): the same write, at the version just read, is
+        // still conditional, so it can overwrite no one. Another writer's change is reported instead.
+        if (fresh && jsonEqual(userContent(fresh), userContent(read))) {
           read = fresh
           continue
         }

@@ -250,7 +250,7 @@ export const httpRouteRouter: RouterDefinition = {
   resource: HTTP_ROUTE,
   syntax: HTTP_ROUTE_SYNTAX,
   rbac: [
-    { apiGroup: 'gateway.networking.k8s.io', resource: 'httproutes', verbs: ['get', 'list', 'update'] },
+    { apiGroup: 'gateway.networking.k8s.io', resource: 'httproutes', verbs: ['get', 'update'] },
     { apiGroup: '', resource: 'services', verbs: ['list'] }
   ],
   schemaHint:

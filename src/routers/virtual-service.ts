@@ -362,7 +362,7 @@ export const virtualServiceRouter: RouterDefinition = {
     severalObjects: true
   },
   rbac: [
-    { apiGroup: 'networking.istio.io', resource: 'virtualservices', verbs: ['get', 'list', 'update'] },
+    { apiGroup: 'networking.istio.io', resource: 'virtualservices', verbs: ['get', 'update'] },
     { apiGroup: 'networking.istio.io', resource: 'destinationrules', verbs: ['list'] }
   ],
   objects: objectsOf,

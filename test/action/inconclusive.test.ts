@@ -94,11 +94,10 @@ describe('a stage without enough data', () => {
     const held = await run(text)
     expect(held.exitCode).toBe(0)
     expect(held.outputs).toMatchObject({ status: 'inconclusive', stage: '20%', weight: '20' })
-    // Workflow commands escape % as %25.
     expect(held.annotations).toContainEqual({
       kind: 'warning',
       message:
-        'stage 1 (20%25) is held: no data from errors-vs-stable; send traffic to the canary, lower minSamples, or roll back'
+        'stage 1 (20%) is held: no data from errors-vs-stable; send traffic to the canary, lower minSamples, or roll back'
     })
     expect(reviewsWeights()).toEqual([80, 20])
     expect(releaseState(api, 'VirtualService')).toMatchObject({ phase: 'held', noData: ['errors-vs-stable'] })

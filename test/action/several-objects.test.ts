@@ -65,8 +65,7 @@ const split = (object: KubeObject, name: string) =>
   routesOf(object)
     .find(route => route.name === name)!
     .route.map(d => [d.destination.subset, d.weight ?? 100])
-const errorOf = (result: ActionResult) =>
-  (result.annotations.find(a => a.kind === 'error')?.message ?? '').replaceAll('%25', '%')
+const errorOf = (result: ActionResult) => result.annotations.find(a => a.kind === 'error')?.message ?? ''
 
 describe('a release over a mesh and an ingress VirtualService in two namespaces', () => {
   it('moves both at every stage, records the state on the first, and completes', async () => {

@@ -31,8 +31,7 @@ const label = () => (virtualService().metadata.labels as Record<string, string> 
 type Route = Record<string, unknown> & { name?: string; route: Record<string, unknown>[] }
 const routes = () => (virtualService().spec as { http: Route[] }).http
 const route = (name: string) => routes().find(r => r.name === name)
-const errorOf = (result: ActionResult) =>
-  (result.annotations.find(a => a.kind === 'error')?.message ?? '').replaceAll('%25', '%')
+const errorOf = (result: ActionResult) => result.annotations.find(a => a.kind === 'error')?.message ?? ''
 
 describe('mirror stage', () => {
   it('copies a share of the requests to the canary while users stay on stable; the next stage removes it', async () => {

@@ -17,24 +17,35 @@ import { testEnvironment, testPlan } from './fixtures.js'
 const INTERVAL_MS = 1000
 const routers = Object.keys(ROUTERS) as RouterKind[]
 
-let exporter: IstioExporter
+/** Subset routing's series (VirtualService, RouteRule), and Gateway API's: per-version backend Services. */
+let exporters: IstioExporter[]
 let prometheus: PrometheusServer
 let startedAt: Date
 
 beforeAll(async () => {
-  exporter = await startIstioExporter({ service: 'reviews', namespace: 'default' })
-  // The stable and a canary like it: 1% failed, 30-45 ms (never slower than 50 ms).
-  exporter.setVersion('v1', { rps: 200, errorRatio: 0.01, latencyMs: [30, 45], pods: 10 })
-  exporter.setVersion('v2', { rps: 100, errorRatio: 0.01, latencyMs: [30, 45], pods: 10 })
-  // A canary failing 20% of requests, every one slower than 250 ms.
-  exporter.setVersion('v3', { rps: 100, errorRatio: 0.2, latencyMs: [300, 400], pods: 10 })
-  prometheus = await startPrometheus({ targets: [exporter.url] })
+  exporters = await Promise.all([
+    startIstioExporter({ service: 'reviews', namespace: 'default' }),
+    startIstioExporter({
+      service: 'reviews',
+      namespace: 'default',
+      destination: 'backend-service',
+      reporter: 'waypoint'
+    })
+  ])
+  for (const exporter of exporters) {
+    // The stable and a canary like it: 1% failed, 30-45 ms (never slower than 50 ms).
+    exporter.setVersion('v1', { rps: 200, errorRatio: 0.01, latencyMs: [30, 45], pods: 10 })
+    exporter.setVersion('v2', { rps: 100, errorRatio: 0.01, latencyMs: [30, 45], pods: 10 })
+    // A canary failing 20% of requests, every one slower than 250 ms.
+    exporter.setVersion('v3', { rps: 100, errorRatio: 0.2, latencyMs: [300, 400], pods: 10 })
+  }
+  prometheus = await startPrometheus({ targets: exporters.map(exporter => exporter.url) })
   startedAt = new Date()
 }, 40_000)
 
 afterAll(async () => {
   await prometheus?.close()
-  await exporter?.close()
+  await Promise.all((exporters ?? []).map(exporter => exporter.close()))
 })
 
 function environment(router: RouterKind, canary: string): CheckEnvironment {
@@ -163,18 +174,20 @@ describe('sequential checks against a real Prometheus', () => {
   it('reads the counters Prometheus holds, not extrapolated increases', async () => {
     // The canary's requests over the stage, as Prometheus' own raw counters say, against the check's count.
     const env = environment('VirtualService', 'v2')
-    // A few seconds back, so that every scrape up to the last grid point is stored before either query.
-    await new Promise(resolve => setTimeout(resolve, 3000))
-    const at = new Date(Date.now() - 3000)
-    const evaluation = await evaluateCheck(sequential({ template: 'success-rate' }), {
-      ...env,
-      now: () => at
-    })
+    // A few seconds back, so that every scrape up to the last grid point is stored before either query; and
+    // late enough in the stage for a few intervals of counts.
+    const evaluateAt = (at: Date) =>
+      evaluateCheck(sequential({ template: 'success-rate' }), { ...env, now: () => at })
+    let evaluation = await evaluateAt(new Date(Date.now() - 3000))
+    while ((evaluation.evidence?.intervals ?? 0) < 2) {
+      await new Promise(resolve => setTimeout(resolve, 500))
+      evaluation = await evaluateAt(new Date(Date.now() - 3000))
+    }
     const end = new Date(startedAt.getTime() + evaluation.evidence!.intervals * INTERVAL_MS)
     const total = async (time: Date) => {
       const samples = await instantQuery(
         { url: prometheus.url },
-        'sum(istio_requests_total{destination_version="v2"})',
+        'sum(istio_requests_total{destination_service_name="reviews",destination_version="v2"})',
         { env: {}, time }
       )
       return samples[0]?.value ?? 0

@@ -140,7 +140,8 @@ describe('versionCounter: every router', () => {
       for (const counter of counters) {
         const selector = ROUTERS[router].versionCounter(counter, '$version', testPlan({ router }))
         expect(selector).toMatch(/^[a-z_]+\{[^{}]*\}$/)
-        expect(selector).toContain('"$version"')
+        // The version's own series: the version, or its backend Service (HTTPRoute), as a label value.
+        expect(selector).toMatch(/="[a-z0-9-]*\$version"/)
         expect(selector).not.toMatch(/rate|increase|sum|\$canary|\$stable/)
       }
       const buckets = ROUTERS[router].syntax.latencyBucketsMs
