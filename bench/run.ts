@@ -14,6 +14,9 @@
  *   --trials N        with --analysis: N stages each
  *   --seed N          with --analysis: seed of the first stage (default 1)
  *   --tolerance X     with --analysis: tolerance of the compare and sequential checks (default 0.25)
+ *
+ *   --annotations     instead: the largest release that fits the annotation limit (bench/annotation-capacity.ts),
+ *                     computed, no cluster; prints a table
  */
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
@@ -28,6 +31,8 @@ import { measureTransition, type TransitionResult } from './scenarios/transition
 import { measureWatchRequests } from './scenarios/watch.js'
 import { BENCH_DIR, findActionNode, findKubectl, machine, median, ms } from './runtime.js'
 import { runAnalysisBench } from './analysis/bench.js'
+import { largestFit } from './annotation-capacity.js'
+import { measureTransitionRequests } from './scenarios/requests.js'
 
 export interface BenchArgs {
   runs: number
@@ -37,6 +42,8 @@ export interface BenchArgs {
   out: string
   /** Run the analysis detection benchmark instead, with this many stages per method and scenario. */
   analysis?: { trials: number; seed: number; tolerance?: number }
+  /** Print the annotation capacity table instead. */
+  annotations?: boolean
 }
 
 const ANALYSIS_TRIALS = 200
@@ -90,6 +97,9 @@ export function parseArgs(argv: string[]): BenchArgs {
         break
       case '--analysis':
         analysis = true
+        break
+      case '--annotations':
+        args.annotations = true
         break
       case '--quick':
         quick = true
@@ -197,6 +207,8 @@ export async function runBench(args: BenchArgs, log: (line: string) => void = co
     node: node.path,
     kubectl: kubectl?.path
   })
+  log('requests per stage transition, by router and routing objects')
+  const requests = await measureTransitionRequests({ latencyMs })
   log('Mann-Whitney on 10,000 + 10,000 samples')
   const mwu = await measureMwu({ runs, node: node.path })
   const nodeStart = await measureNodeStart({ runs, node: node.path })
@@ -261,6 +273,7 @@ export async function runBench(args: BenchArgs, log: (line: string) => void = co
       medianReactionMs: ms(median(rollback.reactionMs))
     },
     watch,
+    requestsPerTransition: requests,
     memory: {
       ...memory,
       actionMedianKiB: median(memory.actionKiB),
@@ -330,14 +343,37 @@ export async function runBench(args: BenchArgs, log: (line: string) => void = co
     `watch: ${watch.perEvaluation} requests per evaluation (${watch.kinds.join(', ')}), ${watch.writes} writes; ` +
       `peak RSS ${results.memory.actionMedianKiB} KiB (${memory.method})`
   )
+  log('')
+  log(
+    table([
+      ['test-user -> 5%', 'objects', 'requests', 'routing reads', 'status reads', 'other reads', 'writes'],
+      ...requests.map(r =>
+        [r.name, r.objects, r.requests, r.routingReads, r.statusReads, r.otherReads, r.writes].map(String)
+      )
+    ])
+  )
   log(`results: ${path.relative(PROJECT_ROOT, args.out)} (${results.benchSeconds} s)`)
   return results
+}
+
+/** The most routes per routing object a release can cover, alone and beside 100 KiB of other annotations. */
+export function annotationCapacity(log: (line: string) => void = console.log): void {
+  const rows = [1, 2, 3, 5].map(objects => {
+    const alone = largestFit(objects)
+    const shared = largestFit(objects, 100 * 1024)
+    return [objects, alone, alone * objects, shared].map(n => n.toLocaleString('en-US'))
+  })
+  log(table([['routing objects', 'routes per object', 'routes in all', 'with 100 KiB of others'], ...rows]))
 }
 
 const invokedDirectly = process.argv[1] && path.resolve(process.argv[1]) === path.join(BENCH_DIR, 'run.ts')
 if (invokedDirectly) {
   const args = parseArgs(process.argv.slice(2))
-  const run = args.analysis ? runAnalysisBench({ ...args.analysis, out: args.out }) : runBench(args)
+  const run = args.annotations
+    ? Promise.resolve(annotationCapacity())
+    : args.analysis
+      ? runAnalysisBench({ ...args.analysis, out: args.out })
+      : runBench(args)
   run.catch(error => {
     console.error(error instanceof Error ? error.message : error)
     process.exitCode = 1

@@ -115,6 +115,56 @@ analysis:
   bake: 0s
 `
 
+/** The ingress gateway's VirtualService, in its own namespace, for releases over two routing objects. */
+export const INGRESS = { namespace: 'istio-ingress', name: 'bookinfo', route: 'reviews-ingress' }
+
+/** The ingress namespace and its VirtualService: the product page and the reviews API (on v1). */
+export function ingressObjects(): KubeObject[] {
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INGRESS.namespace } },
+    {
+      apiVersion: 'networking.istio.io/v1',
+      kind: 'VirtualService',
+      metadata: { name: INGRESS.name, namespace: INGRESS.namespace },
+      spec: {
+        hosts: ['bookinfo.example.com'],
+        gateways: [`${INGRESS.namespace}/bookinfo-gateway`],
+        http: [
+          {
+            name: 'productpage',
+            match: [{ uri: { prefix: '/productpage' } }],
+            route: [
+              { destination: { host: 'productpage.default.svc.cluster.local', port: { number: 9080 } } }
+            ]
+          },
+          {
+            name: INGRESS.route,
+            match: [{ uri: { prefix: '/api/v1/reviews' } }],
+            timeout: '5s',
+            route: [
+              {
+                destination: {
+                  host: 'reviews.default.svc.cluster.local',
+                  subset: 'v1',
+                  port: { number: 9080 }
+                }
+              }
+            ]
+          }
+        ]
+      }
+    }
+  ]
+}
+
+/** A plan over the mesh VirtualService and the ingress one (a plan text with `stable: v1`). */
+export function withIngress(plan: string): string {
+  return plan.replace(
+    'stable: v1',
+    `routing:\n  - name: reviews\n  - name: ${INGRESS.name}\n    namespace: ${INGRESS.namespace}\n    route: ${INGRESS.route}\nstable: v1`
+  )
+}
+
 /** The Istio 0.2 tutorial as a plan. */
 export const SEED_PLAN = `
 service: reviews

@@ -59,12 +59,7 @@ export async function setUp(options: { latencyMs: number; routes?: number }): Pr
   try {
     api.seed([...bookinfoObjects().filter(o => o.kind !== 'VirtualService'), routingObject(options.routes)])
     const receivedAt = stampRequests(api)
-    const available = (name: string) => {
-      const status = api.get('apps/v1', 'Deployment', 'default', name)?.status as
-        { conditions?: { type: string; status: string }[] } | undefined
-      return status?.conditions?.some(c => c.type === 'Available' && c.status === 'True') === true
-    }
-    await api.waitFor(() => available('reviews-v1') && available('reviews-v2'), 10_000)
+    await api.deploymentsAvailable()
     const current = () => api.get(NETWORKING, 'VirtualService', 'default', 'reviews')
     const first = await startAction({ inputs: actionInputs(api, TRANSITION_PLAN) }).result
     if (first.exitCode !== 0 || first.outputs.stage !== '5%')

@@ -173,7 +173,8 @@ export async function applyStage(
     await release.confirmAccepted()
   }
   if (nothingToWatch) return passedOutcome(release, index)
-  if (unwatched) return markPassed(release, index)
+  // Nothing to watch: the routing this run has just written is the one to mark, with no read in between.
+  if (unwatched) return markPassed(release, index, release.snapshot)
   return watchAndConclude(
     release,
     index,

@@ -5,51 +5,17 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
-import { bookinfoObjects, VS_PLAN } from '../../testkit/bookinfo.js'
+import { bookinfoObjects, ingressObjects, VS_PLAN, withIngress } from '../../testkit/bookinfo.js'
 import { runAction, type ActionResult } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const FQDN = 'reviews.default.svc.cluster.local'
-
-/** The ingress gateway's VirtualService: product page and the reviews API, in the gateway's namespace. */
-function ingressVirtualService(): KubeObject {
-  return {
-    apiVersion: NETWORKING,
-    kind: 'VirtualService',
-    metadata: { name: 'bookinfo', namespace: 'istio-ingress' },
-    spec: {
-      hosts: ['bookinfo.example.com'],
-      gateways: ['istio-ingress/bookinfo-gateway'],
-      http: [
-        {
-          name: 'productpage',
-          match: [{ uri: { prefix: '/productpage' } }],
-          route: [{ destination: { host: 'productpage.default.svc.cluster.local', port: { number: 9080 } } }]
-        },
-        {
-          name: 'reviews-ingress',
-          match: [{ uri: { prefix: '/api/v1/reviews' } }],
-          timeout: '5s',
-          route: [{ destination: { host: FQDN, subset: 'v1', port: { number: 9080 } } }]
-        }
-      ]
-    }
-  }
-}
-
-const PLAN = VS_PLAN.replace(
-  'stable: v1',
-  'routing:\n  - name: reviews\n  - name: bookinfo\n    namespace: istio-ingress\n    route: reviews-ingress\nstable: v1'
-)
+const PLAN = withIngress(VS_PLAN)
 
 let api: KubeApi
 beforeEach(async () => {
   api = await startKubeApi()
-  api.seed([
-    ...bookinfoObjects(),
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-ingress' } },
-    ingressVirtualService()
-  ])
+  api.seed([...bookinfoObjects(), ...ingressObjects()])
 })
 afterEach(() => api.close())
 
@@ -97,7 +63,7 @@ describe('a release over a mesh and an ingress VirtualService in two namespaces'
       ['v2', 5]
     ])
     // The ingress's own route and the reviews route's other fields are the user's.
-    expect(routesOf(ingress())[0]).toEqual(routesOf(ingressVirtualService())[0])
+    expect(routesOf(ingress())[0]).toEqual(routesOf(ingressObjects()[1])[0])
     expect((routesOf(ingress()).at(-1) as unknown as { timeout: string }).timeout).toBe('5s')
 
     for (let stage = 3; stage <= 5; stage++) expect((await action()).exitCode).toBe(0)

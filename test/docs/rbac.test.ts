@@ -8,10 +8,17 @@ import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseAllDocuments } from 'yaml'
-import { bookinfoObjects, HTTPROUTE_PLAN, SEED_PLAN, VS_PLAN } from '../../testkit/bookinfo.js'
+import {
+  bookinfoObjects,
+  HTTPROUTE_PLAN,
+  ingressObjects,
+  SEED_PLAN,
+  VS_PLAN,
+  withIngress
+} from '../../testkit/bookinfo.js'
 import { startKubeApi, type KubeApi, type RecordedRequest } from '../../testkit/kube-api/index.js'
 import { PROJECT_ROOT } from '../../testkit/run-action.js'
-import { deploymentsAvailable, runEngine, type EngineRunOptions } from '../support/run-engine.js'
+import { runEngine, type EngineRunOptions } from '../support/run-engine.js'
 import { ROUTERS } from '../../src/routers/registry.js'
 
 interface PolicyRule {
@@ -173,7 +180,7 @@ describe('examples/rbac.yaml', () => {
       'VirtualService: a dry run, then the ladder through finalize, then status',
       async () => {
         vsApi.seed(bookinfoObjects())
-        await deploymentsAvailable(vsApi)
+        await vsApi.deploymentsAvailable()
         const dry = await run(vsApi, VS_PLAN, { dryRun: true })
         expect(dry.report?.status).toBe('planned')
         const statuses: (string | undefined)[] = []
@@ -191,7 +198,7 @@ describe('examples/rbac.yaml', () => {
       async () => {
         vsApi.clearRequests()
         vsApi.seed(bookinfoObjects())
-        await deploymentsAvailable(vsApi)
+        await vsApi.deploymentsAvailable()
         const first = await run(vsApi, VS_PLAN_WITH_POD_CHECK, { revision: 'v2-a' })
         expect(first.report?.status).toBe('advanced')
         const manual = await run(vsApi, VS_PLAN_WITH_POD_CHECK, { command: 'rollback', revision: 'v2-a' })
@@ -211,7 +218,7 @@ describe('examples/rbac.yaml', () => {
       'RouteRule: the Istio 0.2 ladder through finalize',
       async () => {
         rrApi.seed(bookinfoObjects({ router: 'RouteRule' }))
-        await deploymentsAvailable(rrApi)
+        await rrApi.deploymentsAvailable()
         const statuses: (string | undefined)[] = []
         for (let stage = 1; stage <= 4; stage++) statuses.push(await statusOf(rrApi, SEED_PLAN))
         expect(statuses).toEqual(['advanced', 'advanced', 'advanced', 'completed'])
@@ -228,30 +235,9 @@ describe('examples/rbac.yaml', () => {
       async () => {
         const api = await startKubeApi()
         try {
-          api.seed([
-            ...bookinfoObjects(),
-            { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-ingress' } },
-            {
-              apiVersion: 'networking.istio.io/v1',
-              kind: 'VirtualService',
-              metadata: { name: 'bookinfo', namespace: 'istio-ingress' },
-              spec: {
-                hosts: ['bookinfo.example.com'],
-                gateways: ['istio-ingress/bookinfo-gateway'],
-                http: [
-                  {
-                    name: 'reviews-ingress',
-                    route: [{ destination: { host: 'reviews.default.svc.cluster.local', subset: 'v1' } }]
-                  }
-                ]
-              }
-            }
-          ])
-          await deploymentsAvailable(api)
-          const twoNamespaces = VS_PLAN.replace(
-            'stable: v1',
-            'routing:\n  - name: reviews\n  - name: bookinfo\n    namespace: istio-ingress\nstable: v1'
-          )
+          api.seed([...bookinfoObjects(), ...ingressObjects()])
+          await api.deploymentsAvailable()
+          const twoNamespaces = withIngress(VS_PLAN)
           expect(await statusOf(api, twoNamespaces)).toBe('advanced')
           expect(await statusOf(api, twoNamespaces, { command: 'rollback' })).toBe('rolled-back')
           expect(
@@ -269,7 +255,7 @@ describe('examples/rbac.yaml', () => {
       'RouteRule: a watched stage re-reads the default rule',
       async () => {
         rrApi.seed(bookinfoObjects({ router: 'RouteRule' }))
-        await deploymentsAvailable(rrApi)
+        await rrApi.deploymentsAvailable()
         rrApi.clearRequests()
         const watched = plan(SEED_PLAN, 'analysis:\n  interval: 200ms\n  bake: 400ms\n')
         expect(await statusOf(rrApi, watched, { revision: 'v2-watched' })).toBe('advanced')
@@ -282,7 +268,7 @@ describe('examples/rbac.yaml', () => {
       'HTTPRoute: a dry run, the ladder through finalize (each write accepted by the controller), status, a missing route',
       async () => {
         hrApi.seed(bookinfoObjects({ router: 'HTTPRoute' }))
-        await deploymentsAvailable(hrApi)
+        await hrApi.deploymentsAvailable()
         const dry = await run(hrApi, HTTPROUTE_PLAN, { dryRun: true })
         expect(dry.report?.status).toBe('planned')
         const statuses: (string | undefined)[] = []

@@ -20,7 +20,7 @@ import {
   type KubeObject,
   type RecordedRequest
 } from '../../testkit/kube-api/index.js'
-import { bookinfoObjects, deployment, VS_PLAN } from '../../testkit/bookinfo.js'
+import { bookinfoObjects, deployment, ingressObjects, VS_PLAN, withIngress } from '../../testkit/bookinfo.js'
 import { runAction } from '../../testkit/run-action.js'
 import type { EngineCommand } from '../../src/engine/index.js'
 import { decodeTarget, type ReleaseState } from '../../src/engine/state.js'
@@ -29,15 +29,13 @@ import {
   drift,
   errorLines,
   forSeed,
-  ingressObjects,
   primaryName,
   releaseState,
   routingObjects,
   routingSpecs,
   type RouterKind,
   STACK_FRAME,
-  unknownSubsets,
-  withIngress
+  unknownSubsets
 } from './helpers.js'
 
 /**
@@ -47,7 +45,7 @@ import {
 const TIMEOUT_MS = 2000
 // The Kubernetes client reads its call timeout when it is loaded, so the engine is loaded after this.
 process.env.ISTIO_CANARY_API_TIMEOUT_MS = String(TIMEOUT_MS)
-const { deploymentsAvailable, logged, runEngine } = await import('../support/run-engine.js')
+const { logged, runEngine } = await import('../support/run-engine.js')
 type EngineRun = Awaited<ReturnType<typeof runEngine>>
 const READ_VERBS = ['get', 'list', 'discovery']
 
@@ -276,7 +274,7 @@ function seedBase(api: KubeApi, t: Transition): void {
 async function discover(t: Transition): Promise<Template> {
   const api = await newApi()
   seedBase(api, t)
-  await deploymentsAvailable(api)
+  await api.deploymentsAvailable()
   for (const command of t.setup) expect((await run(api, t, command)).error).toBeUndefined()
   const before = { specs: routingSpecs(api, t.router), state: releaseState(api, t.router) }
   const objects = routingObjects(api, t.router).map(forSeed)
@@ -373,7 +371,7 @@ async function faultCase(t: Transition, tpl: Template, index: number, kind: Kind
         api.remove('apps/v1', 'Deployment', 'default', name)
     }
     api.seed(tpl.objects)
-    await deploymentsAvailable(api)
+    await api.deploymentsAvailable()
     api.clearRequests()
     // Held for the faulted run and its re-run, whichever gets to write the canary.
     stopHold = holdCanaryUntilPolled(api, t)
@@ -469,7 +467,7 @@ describe('a rollback that cannot be written', () => {
   it('fails loudly with the command an operator can run by hand, and the annotation it reads is intact', async () => {
     const api = await newApi()
     api.seed(bookinfoObjects())
-    await deploymentsAvailable(api)
+    await api.deploymentsAvailable()
     const t = TRANSITIONS[0]
     const target = structuredClone(api.get('networking.istio.io/v1', 'VirtualService', 'default', 'reviews')!)
     expect((await run(api, t, 'advance')).error).toBeUndefined()

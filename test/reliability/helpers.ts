@@ -1,6 +1,7 @@
 /** Shared pieces of the reliability tests: reading the routing and its state, seeding a captured state. */
 import type { KubeApi, KubeObject, RecordedRequest } from '../../testkit/kube-api/index.js'
 import type { ActionResult } from '../../testkit/run-action.js'
+import { INGRESS } from '../../testkit/bookinfo.js'
 import { parsePlan } from '../../src/engine/plan-loader.js'
 import {
   changedSince,
@@ -23,43 +24,6 @@ const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete'])
 /** Every request that asked to change something, whatever its answer (failed and dry-run writes included). */
 export function writeRequests(api: KubeApi): RecordedRequest[] {
   return api.requests.filter(request => WRITE_VERBS.has(request.verb) || request.method !== 'GET')
-}
-
-/** The ingress gateway's VirtualService, in its own namespace, for releases over two routing objects. */
-export const INGRESS = { namespace: 'istio-ingress', name: 'bookinfo', route: 'reviews-ingress' }
-
-export function ingressObjects(): KubeObject[] {
-  return [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INGRESS.namespace } },
-    {
-      apiVersion: NETWORKING,
-      kind: 'VirtualService',
-      metadata: { name: INGRESS.name, namespace: INGRESS.namespace },
-      spec: {
-        hosts: ['bookinfo.example.com'],
-        gateways: ['istio-ingress/bookinfo-gateway'],
-        http: [
-          {
-            name: 'productpage',
-            route: [{ destination: { host: 'productpage.default.svc.cluster.local' } }]
-          },
-          {
-            name: INGRESS.route,
-            match: [{ uri: { prefix: '/api/v1/reviews' } }],
-            route: [{ destination: { host: 'reviews.default.svc.cluster.local', subset: 'v1' } }]
-          }
-        ]
-      }
-    }
-  ]
-}
-
-/** A plan over the mesh VirtualService and the ingress one. */
-export function withIngress(plan: string): string {
-  return plan.replace(
-    'stable: v1',
-    `routing:\n  - name: reviews\n  - name: ${INGRESS.name}\n    namespace: ${INGRESS.namespace}\n    route: ${INGRESS.route}\nstable: v1`
-  )
 }
 
 export function routingObjects(api: KubeApi, router: RouterKind): KubeObject[] {

@@ -4,7 +4,6 @@
  * What the action adds around the engine (inputs, outputs, reports, signals, the post step) is tested by running
  * it as the runner does (testkit/run-action.ts).
  */
-import type { KubeApi } from '../../testkit/kube-api/index.js'
 import { createRelease, type EngineCommand } from '../../src/engine/index.js'
 import { loadPlan } from '../../src/engine/plan-loader.js'
 import { formatProgress } from '../../src/analysis/progress.js'
@@ -66,21 +65,4 @@ export async function runEngine(options: EngineRunOptions): Promise<EngineRun> {
 /** The lines the engine logged at a level. */
 export function logged(run: EngineRun, level: EngineRun['log'][number]['level']): string[] {
   return run.log.filter(line => line.level === level).map(line => line.message)
-}
-
-/**
- * Resolves when every Deployment in the namespace is Available, as they are in a cluster by the time a workflow
- * runs: a run started in this process can reach the double before it has rolled out what was just seeded.
- */
-export function deploymentsAvailable(api: KubeApi, namespace = 'default'): Promise<void> {
-  return api.waitFor(() =>
-    api
-      .list('apps/v1', 'Deployment', namespace)
-      .every(deployment =>
-        (
-          (deployment.status as { conditions?: { type: string; status: string }[] } | undefined)
-            ?.conditions ?? []
-        ).some(condition => condition.type === 'Available' && condition.status === 'True')
-      )
-  )
 }

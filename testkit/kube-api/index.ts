@@ -92,6 +92,11 @@ export interface KubeApi {
   routeStatusWrites(): number
   /** Resolves when predicate(state) is true (polls cheaply, rejects after timeoutMs, default 10000). */
   waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>
+  /**
+   * Resolves when every Deployment in the namespace is Available, as they are by the time a workflow runs: a run
+   * started at once can reach the double before it has rolled out what was just seeded.
+   */
+  deploymentsAvailable(namespace?: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -315,6 +320,18 @@ export async function startKubeApiInternal(opts: InternalOptions = {}): Promise<
         if (Date.now() > deadline) throw new Error(`kube-api: waitFor timed out after ${timeoutMs}ms`)
         await sleep(10)
       }
+    },
+    deploymentsAvailable(namespace = 'default') {
+      return api.waitFor(() =>
+        api
+          .list('apps/v1', 'Deployment', namespace)
+          .every(deployment =>
+            (
+              (deployment.status as { conditions?: { type: string; status: string }[] } | undefined)
+                ?.conditions ?? []
+            ).some(condition => condition.type === 'Available' && condition.status === 'True')
+          )
+      )
     },
     close() {
       return srv.close()
