@@ -343,6 +343,13 @@ describe('the dist/ check', () => {
     )
   })
 
+  it('ships a CLI bundle without the GitHub toolkit: the CLI talks to the cluster only', () => {
+    const cliLicenses = read('dist/cli/licenses.txt')
+    expect(cliLicenses).toContain('@kubernetes/client-node')
+    expect(cliLicenses).not.toMatch(/^@actions\//m)
+    expect(read('dist/licenses.txt')).toMatch(/^@actions\/core$/m)
+  })
+
   it('gives the same commands in .ci/run', () => {
     const ciRun = read('.ci/run')
     for (const command of commands) expect(ciRun).toContain(`\n  ${command}\n`)
