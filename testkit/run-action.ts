@@ -59,6 +59,18 @@ function newRunnerFiles(): RunnerFiles {
 }
 
 /** Parses the `name<<DELIMITER` file format of GITHUB_OUTPUT and GITHUB_STATE. */
+/** The run's `::error::` message ('' when it printed none). */
+export function errorOf(result: ActionResult): string {
+  return result.annotations.find(annotation => annotation.kind === 'error')?.message ?? ''
+}
+
+/** The run's `::warning::` messages. */
+export function warningsOf(result: ActionResult): string[] {
+  return result.annotations
+    .filter(annotation => annotation.kind === 'warning')
+    .map(annotation => annotation.message)
+}
+
 /** A workflow command's message as the runner shows it (the toolkit escapes %, CR and LF). */
 function unescapeCommandData(data: string): string {
   return data.replaceAll('%0D', '\r').replaceAll('%0A', '\n').replaceAll('%25', '%')

@@ -28,13 +28,12 @@ import {
   baseName,
   insertedNames,
   insertedSuffixes,
-  restoreRoutes,
-  routeParts,
+  listedObjects,
   shiftedIndexes,
-  stageRoutes,
+  routeListHooks,
   STICKY_SUFFIX
 } from './route-list.js'
-import { objectKey, type ManagedObject, type RouterDefinition, type RoutingSpecs } from './router.js'
+import { type ManagedObject, type RouterDefinition, type RoutingSpecs } from './router.js'
 
 export const HTTP_ROUTE: ResourceType = {
   group: 'gateway.networking.k8s.io',
@@ -64,10 +63,6 @@ function pinRefs(rule: Rule, plan: Plan, where: string): BackendRef[] {
   pinned.weight = all.length > service.length ? service.reduce((sum, ref) => sum + weightOf(ref), 0) : 100
   const first = service[0]
   return all.flatMap(ref => (ref === first ? [pinned] : service.includes(ref) ? [] : [ref]))
-}
-
-function objectsOf(plan: Plan): ManagedObject[] {
-  return plan.routing.objects.map(object => ({ ...object, key: objectKey(object) }))
 }
 
 function label(object: ManagedObject): string {
@@ -193,7 +188,7 @@ function sizeProblems(rules: Rule[], shifted: number[], where: string, plan: Pla
 
 /** Shifted rules of the target with their stable backendRef, for the weight checks. */
 function stableShares(target: RoutingSpecs, plan: Plan) {
-  return objectsOf(plan).flatMap(object => {
+  return listedObjects(plan).flatMap(object => {
     const rules = RULES.routes(target[object.key])
     return shiftedIndexes(RULES, target[object.key], object, plan).flatMap(index => {
       const stable = stableRef(rules[index], plan, object.namespace)
@@ -255,23 +250,13 @@ export const httpRouteRouter: RouterDefinition = {
   ],
   schemaHint:
     'HTTPRoute rule names and RequestMirror percent need the Gateway API v1.2 (standard channel) CRDs or later; upgrade them',
-  objects: objectsOf,
-  validate: (current, plan) =>
-    objectsOf(plan).flatMap(object => validateObject(current[object.key] ?? null, object, plan)),
-  pin: (current, plan) =>
-    Object.fromEntries(
-      objectsOf(plan).map(object => [object.key, pinObject(current[object.key] as JsonObject, object, plan)])
-    ),
-  stage: (current, target, plan, stageIndex, revision) =>
-    stageRoutes(RULES, objectsOf(plan), current, target, plan, stageIndex, revision),
-  restore: (current, target, plan) => restoreRoutes(RULES, objectsOf(plan), current, target, plan),
-  parts: (specs, target, plan) => routeParts(RULES, objectsOf(plan), specs, target, plan),
+  ...routeListHooks(RULES, { validate: validateObject, pin: pinObject }),
   // Weights are always split exactly (see splitWeights).
   appliedWeight: (_target, plan, stageIndex) => stageEffect(plan, stageIndex).weight,
   splitProblems,
   stableRoutedElsewhere(specs, plan) {
     const stable = backendOf(plan, plan.stable)
-    return objectsOf(plan).flatMap(object => {
+    return listedObjects(plan).flatMap(object => {
       const spec = specs[object.key]
       const managed = new Set(
         shiftedIndexes(RULES, spec, object, plan, insertedNames(RULES, spec, object, plan))

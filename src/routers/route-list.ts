@@ -5,7 +5,14 @@
 import { clone, type JsonObject } from '../common/json.js'
 import type { Plan } from '../plan/types.js'
 import { stageEffect, type StageEffect } from '../plan/stages.js'
-import type { ManagedObject, ObjectParts, Restored, RoutingSpecs } from './router.js'
+import {
+  objectKey,
+  type ManagedObject,
+  type ObjectParts,
+  type Restored,
+  type RouterDefinition,
+  type RoutingSpecs
+} from './router.js'
 
 export interface RouteList<R extends JsonObject = JsonObject> {
   /** The routes of a spec, in order. */
@@ -232,4 +239,38 @@ export function shareProblems(plan: Plan, share: number, where: string): string[
     before = share_
   }
   return problems
+}
+
+/** The routing objects a plan lists, each with its key. */
+export function listedObjects(plan: Plan): ManagedObject[] {
+  return plan.routing.objects.map(object => ({ ...object, key: objectKey(object) }))
+}
+
+/** What a router over route lists checks and pins on each of its objects. */
+export interface ObjectHooks {
+  validate(spec: JsonObject | null, object: ManagedObject, plan: Plan): string[]
+  pin(spec: JsonObject, object: ManagedObject, plan: Plan): JsonObject
+}
+
+/** The hooks of a router over route lists that apply its per-object rules to every object the plan lists. */
+export function routeListHooks<R extends JsonObject>(
+  list: RouteList<R>,
+  hooks: ObjectHooks
+): Pick<RouterDefinition, 'objects' | 'validate' | 'pin' | 'stage' | 'restore' | 'parts'> {
+  return {
+    objects: listedObjects,
+    validate: (current, plan) =>
+      listedObjects(plan).flatMap(object => hooks.validate(current[object.key] ?? null, object, plan)),
+    pin: (current, plan) =>
+      Object.fromEntries(
+        listedObjects(plan).map(object => [
+          object.key,
+          hooks.pin(current[object.key] as JsonObject, object, plan)
+        ])
+      ),
+    stage: (current, target, plan, stageIndex, revision) =>
+      stageRoutes(list, listedObjects(plan), current, target, plan, stageIndex, revision),
+    restore: (current, target, plan) => restoreRoutes(list, listedObjects(plan), current, target, plan),
+    parts: (specs, target, plan) => routeParts(list, listedObjects(plan), specs, target, plan)
+  }
 }

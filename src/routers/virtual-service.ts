@@ -12,15 +12,14 @@ import {
   canaryShare,
   insertedNames,
   insertedSuffixes,
-  restoreRoutes,
-  routeParts,
+  listedObjects,
   shareProblems,
   shiftedIndexes,
-  stageRoutes,
+  routeListHooks,
   STICKY_SUFFIX,
   type RouteList
 } from './route-list.js'
-import { objectKey, type ManagedObject, type RouterDefinition, type RoutingSpecs } from './router.js'
+import { type ManagedObject, type RouterDefinition, type RoutingSpecs } from './router.js'
 import { stickyCookie, stickyCookieMatch } from './sticky.js'
 import { ISTIO_LATENCY_BUCKETS_MS, istioMetricTemplate, istioVersionCounter } from './istio-telemetry.js'
 
@@ -52,7 +51,7 @@ type HttpRoute = JsonObject
 export function shiftedRouteIndexes(
   spec: JsonObject | null,
   plan: Plan,
-  object: ManagedObject = objectsOf(plan)[0]
+  object: ManagedObject = listedObjects(plan)[0]
 ): number[] {
   return shiftedIndexes(HTTP_ROUTES, spec, object, plan)
 }
@@ -236,10 +235,6 @@ function pinDestinations(route: HttpRoute, plan: Plan): RouteDestination[] {
   return all.flatMap(d => (d === first ? [pinned] : service.includes(d) ? [] : [d]))
 }
 
-function objectsOf(plan: Plan): ManagedObject[] {
-  return plan.routing.objects.map(object => ({ ...object, key: objectKey(object) }))
-}
-
 function label(object: ManagedObject): string {
   return `VirtualService ${object.key}`
 }
@@ -343,7 +338,7 @@ function pinObject(spec: JsonObject, object: ManagedObject, plan: Plan): JsonObj
 
 /** Shifted routes of the target across the objects, with their stable share, for weights and rounding. */
 function stableShares(target: RoutingSpecs, plan: Plan): { where: string; share: number }[] {
-  return objectsOf(plan).flatMap(object => {
+  return listedObjects(plan).flatMap(object => {
     const spec = target[object.key]
     const routes = HTTP_ROUTES.routes(spec)
     return shiftedIndexes(HTTP_ROUTES, spec, object, plan).flatMap(index => {
@@ -365,17 +360,7 @@ export const virtualServiceRouter: RouterDefinition = {
     { apiGroup: 'networking.istio.io', resource: 'virtualservices', verbs: ['get', 'update'] },
     { apiGroup: 'networking.istio.io', resource: 'destinationrules', verbs: ['list'] }
   ],
-  objects: objectsOf,
-  validate: (current, plan) =>
-    objectsOf(plan).flatMap(object => validateObject(current[object.key] ?? null, object, plan)),
-  pin: (current, plan) =>
-    Object.fromEntries(
-      objectsOf(plan).map(object => [object.key, pinObject(current[object.key] as JsonObject, object, plan)])
-    ),
-  stage: (current, target, plan, stageIndex, revision) =>
-    stageRoutes(HTTP_ROUTES, objectsOf(plan), current, target, plan, stageIndex, revision),
-  restore: (current, target, plan) => restoreRoutes(HTTP_ROUTES, objectsOf(plan), current, target, plan),
-  parts: (specs, target, plan) => routeParts(HTTP_ROUTES, objectsOf(plan), specs, target, plan),
+  ...routeListHooks(HTTP_ROUTES, { validate: validateObject, pin: pinObject }),
   appliedWeight(target, plan, stageIndex) {
     const [first] = stableShares(target, plan)
     const weight = stageEffect(plan, stageIndex).weight
@@ -385,7 +370,7 @@ export const virtualServiceRouter: RouterDefinition = {
   splitProblems: (target, plan) =>
     stableShares(target, plan).flatMap(({ where, share }) => shareProblems(plan, share, where)),
   stableRoutedElsewhere(specs, plan) {
-    return objectsOf(plan).flatMap(object => {
+    return listedObjects(plan).flatMap(object => {
       const spec = specs[object.key]
       const managed = new Set([
         ...shiftedIndexes(HTTP_ROUTES, spec, object, plan, insertedNames(HTTP_ROUTES, spec, object, plan))

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
 import { bookinfoObjects, deployment, RATINGS_ROUTE, VS_PLAN } from '../../testkit/bookinfo.js'
-import { runAction, startAction, type ActionResult } from '../../testkit/run-action.js'
+import { runAction, startAction, type ActionResult, errorOf, warningsOf } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const DEST = { host: 'reviews.default.svc.cluster.local', port: { number: 9080 } }
@@ -31,9 +31,6 @@ type Route = {
 }
 const routes = () => (virtualService().spec as { http: Route[] }).http
 const route = (name: string) => routes().find(r => r.name === name) as Route
-const errorOf = (result: ActionResult) => result.annotations.find(a => a.kind === 'error')?.message ?? ''
-const warnings = (result: ActionResult) =>
-  result.annotations.filter(a => a.kind === 'warning').map(a => a.message)
 
 /** A plan that watches each stage with a check on the canary Deployments. */
 const WATCHED_PLAN = VS_PLAN.replace(
@@ -229,7 +226,7 @@ describe('a rollback keeps what the release does not manage', () => {
     expect(route('ratings-route')).toEqual({ ...RATINGS_ROUTE, timeout: '9s' })
     expect((virtualService().spec as { hosts: string[] }).hosts).toContain('reviews.internal.example.com')
     expect(route('reviews-route').route).toEqual([{ destination: { ...DEST, subset: 'v1' } }])
-    expect(warnings(rolledBack).join('\n')).toContain('changed outside the routes this release manages')
+    expect(warningsOf(rolledBack).join('\n')).toContain('changed outside the routes this release manages')
   }, 60_000)
 })
 
@@ -323,7 +320,7 @@ describe('revisions', () => {
     await action(VS_PLAN)
     const rolledBack = await action(VS_PLAN, { command: 'rollback', revision: 'v3' })
     expect(rolledBack.outputs).toMatchObject({ status: 'rolled-back', 'next-stage': '' })
-    expect(warnings(rolledBack).join('\n')).toContain(
+    expect(warningsOf(rolledBack).join('\n')).toContain(
       'rolling back the release in progress (v2) although revision is v3'
     )
   }, 60_000)

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { bookinfoObjects, GATEWAY_API, HTTPROUTE_PLAN } from '../../testkit/bookinfo.js'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
-import { runAction, type ActionResult } from '../../testkit/run-action.js'
+import { runAction, errorOf } from '../../testkit/run-action.js'
 
 const ref = (name: string, weight: number, namespace?: string) => ({
   group: '',
@@ -72,7 +72,6 @@ type Rule = { name: string; backendRefs: object[] }
 const rulesOf = (object: KubeObject) => (object.spec as { rules: Rule[] }).rules
 const refsOf = (object: KubeObject, name: string) =>
   rulesOf(object).find(rule => rule.name === name)?.backendRefs
-const errorOf = (result: ActionResult) => result.annotations.find(a => a.kind === 'error')?.message ?? ''
 
 function action(inputs: Record<string, string> = {}, plan = PLAN) {
   return runAction({ inputs: { plan, kubeconfig: api.kubeconfig(), report: 'none', ...inputs } })

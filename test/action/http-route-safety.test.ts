@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { bookinfoObjects, GATEWAY_API, HTTPROUTE_PLAN } from '../../testkit/bookinfo.js'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
-import { runAction, startAction, type ActionResult } from '../../testkit/run-action.js'
+import { runAction, startAction, errorOf } from '../../testkit/run-action.js'
 
 const ref = (name: string, weight: number) => ({ group: '', kind: 'Service', name, port: 9080, weight })
 const STATE = 'reviews.default.istio-canary-action.github.io/state'
@@ -24,7 +24,6 @@ const route = () => api.get(GATEWAY_API, 'HTTPRoute', 'default', 'reviews') as K
 type Rule = { name?: string; backendRefs: unknown[] }
 const rules = (object = route()) => (object.spec as { rules: Rule[] }).rules
 const ruleNames = () => rules().map(rule => rule.name)
-const errorOf = (result: ActionResult) => result.annotations.find(a => a.kind === 'error')?.message ?? ''
 const metadataMap = (key: 'annotations' | 'labels') =>
   (route().metadata[key] ?? {}) as Record<string, string | undefined>
 const state = () =>

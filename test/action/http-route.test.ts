@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { bookinfoObjects, GATEWAY_API, HTTPROUTE_PLAN } from '../../testkit/bookinfo.js'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
-import { runAction, type ActionResult } from '../../testkit/run-action.js'
+import { runAction, errorOf } from '../../testkit/run-action.js'
 
 const COOKIE = { type: 'RegularExpression', name: 'cookie', value: '^(.*?;)?(user=test-user)(;.*)?$' }
 const PATHS = ['/reviews', '/api/reviews'].map(value => ({ path: { type: 'PathPrefix', value } }))
@@ -36,7 +36,6 @@ function action(api: KubeApi, plan = HTTPROUTE_PLAN, inputs: Record<string, stri
 
 const route = (api: KubeApi) => api.get(GATEWAY_API, 'HTTPRoute', 'default', 'reviews') as KubeObject
 const rules = (api: KubeApi) => (route(api).spec as { rules: unknown[] }).rules
-const errorOf = (result: ActionResult) => result.annotations.find(a => a.kind === 'error')?.message ?? ''
 
 /** `verb resource` of each API request since the last clear, discovery aside. */
 function requestLog(api: KubeApi): string[] {

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
 import { bookinfoObjects, ingressObjects, VS_PLAN, withIngress } from '../../testkit/bookinfo.js'
-import { runAction, type ActionResult } from '../../testkit/run-action.js'
+import { runAction, type ActionResult, errorOf } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const FQDN = 'reviews.default.svc.cluster.local'
@@ -31,7 +31,6 @@ const split = (object: KubeObject, name: string) =>
   routesOf(object)
     .find(route => route.name === name)!
     .route.map(d => [d.destination.subset, d.weight ?? 100])
-const errorOf = (result: ActionResult) => result.annotations.find(a => a.kind === 'error')?.message ?? ''
 
 describe('a release over a mesh and an ingress VirtualService in two namespaces', () => {
   it('moves both at every stage, records the state on the first, and completes', async () => {

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
 import { bookinfoObjects } from '../../testkit/bookinfo.js'
-import { runAction, type ActionResult } from '../../testkit/run-action.js'
+import { runAction, type ActionResult, errorOf } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const DEST = { host: 'reviews.default.svc.cluster.local', port: { number: 9080 } }
@@ -31,7 +31,6 @@ const label = () => (virtualService().metadata.labels as Record<string, string> 
 type Route = Record<string, unknown> & { name?: string; route: Record<string, unknown>[] }
 const routes = () => (virtualService().spec as { http: Route[] }).http
 const route = (name: string) => routes().find(r => r.name === name)
-const errorOf = (result: ActionResult) => result.annotations.find(a => a.kind === 'error')?.message ?? ''
 
 describe('mirror stage', () => {
   it('copies a share of the requests to the canary while users stay on stable; the next stage removes it', async () => {

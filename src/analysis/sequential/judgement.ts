@@ -5,15 +5,10 @@ import type { ResolvedSequentialOptions } from './options.js'
 /** `reject`: the canary is worse beyond the tolerance; `nodata`: fewer than `minSamples` on a version. */
 export type SequentialVerdict = 'reject' | 'continue' | 'nodata'
 
-export interface SequentialResult {
-  verdict: SequentialVerdict
+/** Where the evidence stands against the tolerance. */
+export interface SequentialBounds {
   /**
-   * Canary / stable: the ratio of the error rates, or the latency scale factor (1.2: 20% slower).
-   * null when there is nothing to estimate it from yet (no failed request on either version).
-   */
-  estimate: number | null
-  /**
-   * Anytime-valid confidence bounds on that ratio (0 and Infinity when the data do not bound it yet). Each
+   * Anytime-valid confidence bounds on the ratio (0 and Infinity when the data do not bound it yet). Each
    * bound alone holds at every evaluation of the stage with probability at least 1 - alpha (1 - alpha/2 for
    * `either`), so the test rejects exactly when a bound leaves the accepted range. NaN with the option
    * `verdictOnly`.
@@ -27,6 +22,15 @@ export interface SequentialResult {
   logEValue: number
   /** The test rejects when logEValue reaches this: log(1/alpha), log(2/alpha) for `either`. */
   logThreshold: number
+}
+
+export interface SequentialResult extends SequentialBounds {
+  verdict: SequentialVerdict
+  /**
+   * Canary / stable: the ratio of the error rates, or the latency scale factor (1.2: 20% slower).
+   * null when there is nothing to estimate it from yet (no failed request on either version).
+   */
+  estimate: number | null
   /** Requests (error rate) or samples (latency) of each version since the stage started. */
   canarySamples: number
   stableSamples: number
@@ -37,14 +41,8 @@ export interface SequentialResult {
 /** Log e-value against "the ratio is `nullRatio`, or on the other side of it from `side`". */
 export type Evidence = (nullRatio: number, side: Side) => number
 
-export interface Judgement {
+export interface Judgement extends SequentialBounds {
   rejected: boolean
-  lower: number
-  upper: number
-  acceptedMin: number
-  acceptedMax: number
-  logEValue: number
-  logThreshold: number
 }
 
 /**
