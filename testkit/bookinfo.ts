@@ -63,6 +63,44 @@ export function reviewsVirtualService(namespace = 'default'): KubeObject {
   }
 }
 
+/** Where the ingress gateway's VirtualService is bound: its Gateway (`namespace/name`) and the host it serves. */
+export const INGRESS_GATEWAY = 'istio-ingress/bookinfo-gateway'
+export const INGRESS_HOST = 'bookinfo.example.com'
+
+/**
+ * The ingress gateway's VirtualService, in the gateway's namespace: the product page and the reviews API, whose
+ * route names the service by its fully qualified name (a short name would mean a Service of istio-ingress).
+ */
+export function ingressVirtualService(): KubeObject {
+  const [namespace, gateway] = INGRESS_GATEWAY.split('/')
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'bookinfo', namespace },
+    spec: {
+      hosts: [INGRESS_HOST],
+      gateways: [`${namespace}/${gateway}`],
+      http: [
+        {
+          name: 'productpage',
+          match: [{ uri: { prefix: '/productpage' } }],
+          route: [{ destination: { host: 'productpage.default.svc.cluster.local', port: { number: 9080 } } }]
+        },
+        {
+          name: 'reviews-ingress',
+          match: [{ uri: { prefix: '/api/v1/reviews' } }],
+          timeout: '5s',
+          route: [
+            {
+              destination: { host: 'reviews.default.svc.cluster.local', subset: 'v1', port: { number: 9080 } }
+            }
+          ]
+        }
+      ]
+    }
+  }
+}
+
 export function reviewsDestinationRule(namespace = 'default', versions = ['v1', 'v2', 'v3']): KubeObject {
   return {
     apiVersion: 'networking.istio.io/v1',

@@ -5,37 +5,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
-import { bookinfoObjects, VS_PLAN } from '../../testkit/bookinfo.js'
+import { bookinfoObjects, ingressVirtualService, VS_PLAN } from '../../testkit/bookinfo.js'
 import { runAction, type ActionResult } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const FQDN = 'reviews.default.svc.cluster.local'
-
-/** The ingress gateway's VirtualService: product page and the reviews API, in the gateway's namespace. */
-function ingressVirtualService(): KubeObject {
-  return {
-    apiVersion: NETWORKING,
-    kind: 'VirtualService',
-    metadata: { name: 'bookinfo', namespace: 'istio-ingress' },
-    spec: {
-      hosts: ['bookinfo.example.com'],
-      gateways: ['istio-ingress/bookinfo-gateway'],
-      http: [
-        {
-          name: 'productpage',
-          match: [{ uri: { prefix: '/productpage' } }],
-          route: [{ destination: { host: 'productpage.default.svc.cluster.local', port: { number: 9080 } } }]
-        },
-        {
-          name: 'reviews-ingress',
-          match: [{ uri: { prefix: '/api/v1/reviews' } }],
-          timeout: '5s',
-          route: [{ destination: { host: FQDN, subset: 'v1', port: { number: 9080 } } }]
-        }
-      ]
-    }
-  }
-}
 
 const PLAN = VS_PLAN.replace(
   'stable: v1',
