@@ -1,7 +1,8 @@
 /**
- * What the demo starts: the Kubernetes API double seeded with Bookinfo's reviews (v1 serving, v2 and v3 deployed),
- * the traffic simulator, real Prometheus scraping an exporter the simulator feeds with the traffic it routes, and
- * a fake GitHub; and how the demo reads the cluster back.
+ * What the demo starts: the Kubernetes API double seeded with Bookinfo's reviews (v1 serving, v2 and v3 deployed;
+ * with a VirtualService, also the ingress gateway's; with an HTTPRoute, a Service per version, and the double's
+ * Gateway API controller reporting on the route), the traffic simulator, real Prometheus scraping an exporter the
+ * simulator feeds with the traffic it routes, and a fake GitHub; and how the demo reads the cluster back.
  */
 import { execFile } from 'node:child_process'
 import {
