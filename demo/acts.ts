@@ -18,7 +18,7 @@ import {
   style
 } from './console.js'
 import { DemoFailure, type DemoOptions } from './options.js'
-import { demoPlan, planYaml } from './plans.js'
+import { demoPlan, planYaml, type RouterKind } from './plans.js'
 import {
   configuredSplits,
   INGRESS_SHARE,
@@ -127,7 +127,7 @@ async function prologue(play: Play): Promise<void> {
 }
 
 /** Why traffic spreads over every version before the first release pins it. */
-const UNPINNED_NOTES: Record<DemoOptions['router'], string> = {
+const UNPINNED_NOTES: Record<RouterKind, string> = {
   VirtualService: '',
   RouteRule: '  (no RouteRule yet: Istio 0.2 balances over every version)',
   HTTPRoute: "  (the route's backendRef is the reviews Service, which selects every version's pods)"

@@ -18,7 +18,7 @@ export interface DemoPlanOptions {
   router: RouterKind
   stable: string
   canary: string
-  /** Start the ladder with the stages no user is served by: the test-user match and (but on RouteRules) a mirror. */
+  /** Start the ladder with the stages no user is served by: the test-user match and, but on RouteRules, a mirror. */
   preview: boolean
   /** How long each stage is watched; default 3. */
   bakeSeconds?: number

@@ -205,8 +205,16 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     if (result.mirror?.version) addTally(tally.versions, result.mirror.version, mirrorError)
     if (segment) {
       const label = targetLabel(result)
-      const seen = { entry: point.name, testUser: user.testUser, userId: user.id, carried, result, label }
-      record(segment, { ...seen, error, mirrorError })
+      record(segment, {
+        entry: point.name,
+        testUser: user.testUser,
+        userId: user.id,
+        carried,
+        result,
+        label,
+        error,
+        mirrorError
+      })
     }
   }
 

@@ -30,12 +30,16 @@ export function createUsers(
   random: () => number
 ): SimUser[] {
   return Array.from({ length: count }, (_, id) => {
-    let point = random()
-    const entry = Math.max(
-      0,
-      entryShares.findIndex(share => (point -= share) < 0)
-    )
-    return { id, testUser: random() < testUserShare, entry, jar: new Map() }
+    const draw = random()
+    let cumulative = 0
+    const entry = entryShares.findIndex(share => draw < (cumulative += share))
+    // Shares that sum to a hair under 1 leave the last entry point the rest.
+    return {
+      id,
+      testUser: random() < testUserShare,
+      entry: entry === -1 ? entryShares.length - 1 : entry,
+      jar: new Map()
+    }
   })
 }
 
