@@ -67,11 +67,12 @@ export function segmentDetails(segment: Segment | undefined): string[] {
   if (set.length > 0 || sent.length > 0) {
     const setting = set.map(([cookie, count]) => `${count} responses set ${cookie}`)
     const holders = sent.map(
-      ([cookie, tally]) => `${tally.users} users sent ${cookie}: served ${formatSplit(counts(tally.served))}`
+      ([cookie, tally]) =>
+        `${tally.users} user${tally.users === 1 ? '' : 's'} sent ${cookie}: served ${formatSplit(counts(tally.served))}`
     )
     lines.push(
       `sticky: ${[setting.join(' · ') || 'no response set a cookie', ...holders].join(' · ')}; ` +
-        `users without a cookie: ${formatSplit(counts(segment.unpinned))}`
+        `users without a sticky cookie: ${formatSplit(counts(segment.unpinned))}`
     )
   }
   return lines

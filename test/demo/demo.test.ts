@@ -126,7 +126,7 @@ describe('npm run demo', () => {
     const fivePercent = block(run, /^v2 3\/7 5% +advanced/)
     expect(fivePercent).toMatch(/^ {5}ingress: users v1 \d+\.\d% \/ v2 \d+\.\d% · test-user v2 100%$/m)
     expect(fivePercent).toMatch(
-      /sticky: \d+ responses set istio-canary=v2 · \d+ users sent istio-canary=v2: served v2 100%; users without a cookie: v1 9\d\.\d% \/ v2 \d\.\d%/
+      /sticky: \d+ responses set istio-canary=v2 · \d+ users? sent istio-canary=v2: served v2 100%; users without a sticky cookie: v1 9\d\.\d% \/ v2 \d\.\d%/
     )
     expect(block(run, /^v2 7\/7 finalize/)).toMatch(/^ {5}ingress: users v2 100% · test-user v2 100%$/m)
     expect(run.stdout).toMatch(
@@ -151,7 +151,7 @@ describe('npm run demo', () => {
       /mirror: of \d+ requests on mirrored routes, \d+\.\d% copied to v2/
     )
     expect(block(run, /^v2 3\/7 5%/)).toMatch(
-      /sticky: \d+ responses set istio-canary=v2 · \d+ users sent istio-canary=v2: served v2 100%; users without a cookie: v1 9\d\.\d% \/ v2 \d\.\d%/
+      /sticky: \d+ responses set istio-canary=v2 · \d+ users? sent istio-canary=v2: served v2 100%; users without a sticky cookie: v1 9\d\.\d% \/ v2 \d\.\d%/
     )
     const final = readFileSync(path.join(run.output, 'routing-final.yaml'), 'utf8')
     expect(final).toMatch(/kind: HTTPRoute/)
