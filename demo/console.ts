@@ -1,4 +1,7 @@
-/** What the demo prints: the CLI's colours, and one line each for a run's traffic and its checks. */
+/**
+ * What the demo prints: the CLI's colours, and the lines that describe a run's traffic (the split at each entry
+ * point, the mirror's copies, the sticky users) and its checks.
+ */
 import { Document, isScalar, stringify, visit } from 'yaml'
 import { makeStyle, useColor } from '../src/cli/render.js'
 import type { KubeObject } from '../testkit/kube-api/index.js'
