@@ -14,20 +14,23 @@ import {
   routingYaml,
   say,
   seconds,
+  segmentDetails,
   style
 } from './console.js'
 import { DemoFailure, type DemoOptions } from './options.js'
-import { demoPlan, planYaml } from './plans.js'
+import { demoPlan, planYaml, type RouterKind } from './plans.js'
 import {
-  configuredSplit,
+  configuredSplits,
+  INGRESS_SHARE,
   PR_NUMBER,
   reviewsDeployments,
+  routeAcceptance,
   routingObjects,
   SERVICE,
   SHA,
   type Stack
 } from './stack.js'
-import type { Segment } from './traffic-simulator.js'
+import type { Segment } from './segments.js'
 
 const REPOSITORY = 'octo-org/bookinfo'
 /** Bounds a single action run; a stage bakes for 3s. */
@@ -106,39 +109,51 @@ async function prologue(play: Play): Promise<void> {
     say(style.yellow('no Prometheus: success-rate falls back to an http check of the simulator, because'))
     say(style.yellow(prometheusUnavailable!.replace(/^/gm, '  ')))
   }
+  const ingress =
+    play.options.router === 'VirtualService'
+      ? `, ${Math.round(100 * INGRESS_SHARE)}% of them through the ingress gateway`
+      : ''
   say(
     style.dim(
-      `cluster ${api.url} · traffic ${simulator.url} (300 req/s, 10% with cookie user=test-user) · GitHub ${github.url}`
+      `cluster ${api.url} · traffic ${simulator.url} (300 req/s from 1000 users, 10% with cookie user=test-user${ingress}) · GitHub ${github.url}`
     )
   )
   const before = simulator.mark()
   await waitMs(800, play.signal)
   writeRouting(play, '00-before')
-  say(
-    `before: ${describeSegment(simulator.segmentsSince(before).at(-1))}` +
-      (play.options.router === 'RouteRule'
-        ? style.dim('  (no RouteRule yet: Istio 0.2 balances over every version)')
-        : '')
-  )
+  const segment = simulator.segmentsSince(before).at(-1)
+  say(`before: ${describeSegment(segment)}${style.dim(UNPINNED_NOTES[play.options.router])}`)
+  for (const line of segmentDetails(segment)) say(`     ${line}`)
+}
+
+/** Why traffic spreads over every version before the first release pins it. */
+const UNPINNED_NOTES: Record<RouterKind, string> = {
+  VirtualService: '',
+  RouteRule: '  (no RouteRule yet: Istio 0.2 balances over every version)',
+  HTTPRoute: "  (the route's backendRef is the reviews Service, which selects every version's pods)"
 }
 
 /**
- * The traffic of the routing a run left in effect (an advance) or was watching when it reverted (a rollback):
- * the last segment whose routing differs from the one before the run; the last segment when nothing changed.
+ * The traffic of the routing a run left in effect (an advance) or was watching when it reverted (a rollback): of
+ * the segments whose routing differs from the one before the run, the longest (a write to several objects passes
+ * through short intermediate states); the last segment when nothing changed.
  */
 function stageSegment(segments: Segment[]): Segment | undefined {
   const before = segments[0]?.routing
-  return segments.filter(segment => segment.routing !== before).at(-1) ?? segments.at(-1)
+  const duration = (segment: Segment) => (segment.endedAt ?? Date.now()) - segment.startedAt
+  const changed = segments.filter(segment => segment.routing !== before)
+  if (changed.length === 0) return segments.at(-1)
+  return changed.reduce((longest, segment) => (duration(segment) > duration(longest) ? segment : longest))
 }
 
-function planFor(play: Play, revision: string, stable: string, testUser: boolean): Release {
+function planFor(play: Play, revision: string, stable: string, preview: boolean): Release {
   const plan = demoPlan({
     router: play.options.router,
     stable,
     canary: revision,
-    testUser,
+    preview,
     // The faulty release is watched longer: its failure must be seen even if Prometheus is slow to scrape.
-    bakeSeconds: testUser ? 3 : 6,
+    bakeSeconds: preview ? 3 : 6,
     prometheusUrl: play.stack.prometheus?.url,
     simulatorUrl: play.stack.simulator.url
   })
@@ -235,6 +250,11 @@ function printRun(
     `${style.bold(revision)} ${shown.index}/${total} ${style.bold(shown.name.padEnd(9))} ${paintStatus(status.padEnd(11))} ` +
       `${describeSegment(segment)} ${style.dim(seconds(result.durationMs))}`
   )
+  for (const line of segmentDetails(segment)) say(`     ${line}`)
+  if (play.options.router === 'HTTPRoute') {
+    const acceptance = routeAcceptance(api)
+    if (acceptance) say(style.dim(`     controller: ${acceptance}`))
+  }
   say(`     checks: ${describeChecks(result.report)}`)
   const rollback = result.report?.rollback as { reason?: string } | undefined
   if (rollback?.reason) say(`     ${style.red('rollback:')} ${rollback.reason}`)
@@ -282,14 +302,23 @@ async function releaseV2(play: Play): Promise<void> {
   if (!done) throw new DemoFailure('v2 did not complete')
   const comment = prComments(play).at(-1)?.body
   if (comment) writeFileSync(path.join(play.options.output, 'pr-comment-v2.md'), comment)
-  const split = configuredSplit(play.stack.api, play.options.router)
-  if (split.v2 !== 100 || reviewsDeployments(play.stack.api).includes(`${SERVICE}-v1`))
-    throw new DemoFailure(`after v2 completed the routing is ${JSON.stringify(split)}`)
+  const wrong = notAllOn(play, 'v2')
+  if (wrong || reviewsDeployments(play.stack.api).includes(`${SERVICE}-v1`))
+    throw new DemoFailure(
+      `after v2 completed the routing is ${wrong ?? 'all v2, but reviews-v1 is still deployed'}`
+    )
+}
+
+/** The configured splits, when some shifted route does not send all its traffic to `version`. */
+function notAllOn(play: Play, version: string): string | undefined {
+  const splits = configuredSplits(play.stack.api, play.options.router)
+  const wrong = Object.entries(splits).filter(([, split]) => split[version] !== 100)
+  return wrong.length > 0 ? JSON.stringify(Object.fromEntries(wrong)) : undefined
 }
 
 /** Act 2: a faulty v3 (half its requests fail) goes straight to its first weighted stage and is caught there. */
 async function releaseFaultyV3(play: Play): Promise<ActionResult> {
-  const { api, simulator } = play.stack
+  const { simulator } = play.stack
   say()
   const v3 = planFor(play, 'v3', 'v2', false)
   say(
@@ -304,15 +333,20 @@ async function releaseFaultyV3(play: Play): Promise<ActionResult> {
   await waitMs(600, play.signal)
   const afterRollback = simulator.segmentsSince(restored).at(-1)
   say(`     after the rollback: ${describeSegment(afterRollback)}`)
-  const split = configuredSplit(api, play.options.router)
-  if (split.v2 !== 100 || (split.v3 ?? 0) !== 0)
-    throw new DemoFailure(`after the rollback the routing is ${JSON.stringify(split)}`)
-  const v3Traffic = afterRollback
-    ? [afterRollback.users.v3?.requests ?? 0, afterRollback.testUser.v3?.requests ?? 0]
-    : [1]
-  if (v3Traffic.some(requests => requests > 0))
+  for (const line of segmentDetails(afterRollback)) say(`     ${line}`)
+  const wrong = notAllOn(play, 'v2')
+  if (wrong) throw new DemoFailure(`after the rollback the routing is ${wrong}`)
+  if (!afterRollback || reaches(afterRollback, 'v3'))
     throw new DemoFailure('v3 still receives traffic after the rollback')
   return result
+}
+
+/** Whether any request, or a mirror's copy of one, reached the version during the segment. */
+function reaches(segment: Segment, version: string): boolean {
+  const served = Object.values(segment.entries).some(
+    traffic => (traffic.users[version]?.requests ?? 0) + (traffic.testUser[version]?.requests ?? 0) > 0
+  )
+  return served || (segment.mirrored.copies[version]?.requests ?? 0) > 0
 }
 
 /** The PR comment(s) and job summaries the action rendered, the statuses, the final routing; then the tally. */

@@ -1,9 +1,12 @@
-/** What the demo prints: the CLI's colours, and one line each for a run's traffic and its checks. */
+/**
+ * What the demo prints: the CLI's colours, and the lines that describe a run's traffic (the split at each entry
+ * point, the mirror's copies, the sticky users) and its checks.
+ */
 import { Document, isScalar, stringify, visit } from 'yaml'
 import { makeStyle, useColor } from '../src/cli/render.js'
 import type { KubeObject } from '../testkit/kube-api/index.js'
-import { formatSplit } from './routing.js'
-import type { Segment, Tally } from './traffic-simulator.js'
+import { formatSplit } from './route-table.js'
+import { mergeTallies, type Segment, type Tally, type Traffic } from './segments.js'
 
 export const style = makeStyle(useColor(process.stdout.isTTY, process.env))
 
@@ -17,20 +20,65 @@ function counts(tallies: Record<string, Tally>): Record<string, number> {
   return Object.fromEntries(Object.entries(tallies).map(([label, tally]) => [label, tally.requests]))
 }
 
-/** The split the simulator observed, and the 5xx share of every version that answered any. */
+function percent(part: number, whole: number): string {
+  return `${((100 * part) / whole).toFixed(1)}%`
+}
+
+function describeTraffic(traffic: Traffic | undefined): string {
+  if (!traffic) return 'no traffic observed'
+  return `users ${formatSplit(counts(traffic.users))} · test-user ${formatSplit(counts(traffic.testUser))}`
+}
+
+/**
+ * The split the simulator observed at its first entry point (the mesh), and the 5xx share of every version that
+ * served any request, wherever it came from.
+ */
 export function describeSegment(segment: Segment | undefined): string {
   if (!segment) return 'no traffic observed'
-  const split = `users ${formatSplit(counts(segment.users))} · test-user ${formatSplit(counts(segment.testUser))}`
-  const byVersion: Record<string, Tally> = {}
-  for (const [label, tally] of [...Object.entries(segment.users), ...Object.entries(segment.testUser)]) {
-    const total = (byVersion[label] ??= { requests: 0, errors: 0 })
-    total.requests += tally.requests
-    total.errors += tally.errors
-  }
-  const errors = Object.entries(byVersion)
+  const entries = Object.values(segment.entries)
+  const served = mergeTallies(...entries.flatMap(traffic => [traffic.users, traffic.testUser]))
+  const errors = Object.entries(served)
     .filter(([, tally]) => tally.errors > 0)
-    .map(([label, tally]) => `${label} ${((100 * tally.errors) / tally.requests).toFixed(1)}%`)
+    .map(([label, tally]) => `${label} ${percent(tally.errors, tally.requests)}`)
+  const split = describeTraffic(entries[0])
   return errors.length > 0 ? `${split} · ${style.red(`5xx ${errors.join(' / ')}`)}` : split
+}
+
+/**
+ * What else the segment shows, one line each: the other entry points' splits, the mirror's copies (which no user
+ * received), and where the users carrying a cookie the routing set were served.
+ */
+export function segmentDetails(segment: Segment | undefined): string[] {
+  if (!segment) return []
+  const lines = Object.entries(segment.entries)
+    .slice(1)
+    .map(([name, traffic]) => `${name}: ${describeTraffic(traffic)}`)
+  const { eligible, copies } = segment.mirrored
+  const copied = Object.entries(copies)
+  if (eligible > 0 || copied.length > 0) {
+    const described = copied.map(
+      ([label, tally]) =>
+        `${percent(tally.requests, eligible)} copied to ${label} (${tally.requests}), which answered ` +
+        (tally.errors > 0 ? style.red(`${percent(tally.errors, tally.requests)} 5xx`) : 'no 5xx')
+    )
+    lines.push(
+      `mirror: of ${eligible} requests on mirrored routes, ${described.join(' · ') || 'none copied'}; answers discarded, users served as above`
+    )
+  }
+  const set = Object.entries(segment.cookiesSet)
+  const sent = Object.entries(segment.sticky)
+  if (set.length > 0 || sent.length > 0) {
+    const setting = set.map(([cookie, count]) => `${count} responses set ${cookie}`)
+    const holders = sent.map(
+      ([cookie, tally]) =>
+        `${tally.users} user${tally.users === 1 ? '' : 's'} sent ${cookie}: served ${formatSplit(counts(tally.served))}`
+    )
+    lines.push(
+      `sticky: ${[setting.join(' · ') || 'no response set a cookie', ...holders].join(' · ')}; ` +
+        `users without a sticky cookie: ${formatSplit(counts(segment.unpinned))}`
+    )
+  }
+  return lines
 }
 
 interface EvaluationLike {

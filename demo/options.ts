@@ -1,7 +1,7 @@
 /** The demo's command line. */
 import path from 'node:path'
 import { PROJECT_ROOT } from '../testkit/run-action.js'
-import type { RouterKind } from './plans.js'
+import { ROUTERS, type RouterKind } from './plans.js'
 
 export interface DemoOptions {
   router: RouterKind
@@ -15,7 +15,7 @@ export class DemoFailure extends Error {}
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nusage: npm run demo -- [--router VirtualService|RouteRule] [--output DIR] [--no-prometheus] [--entry dist|src]\n`
+    `${message}\nusage: npm run demo -- [--router ${ROUTERS.join('|')}] [--output DIR] [--no-prometheus] [--entry dist|src]\n`
   )
   process.exit(2)
 }
@@ -33,8 +33,8 @@ export function parseArgs(argv: string[]): DemoOptions {
     switch (flag) {
       case '--router': {
         const router = value()
-        if (router !== 'VirtualService' && router !== 'RouteRule') usage(`unknown router: ${router}`)
-        options.router = router
+        if (!ROUTERS.includes(router as RouterKind)) usage(`unknown router: ${router}`)
+        options.router = router as RouterKind
         break
       }
       case '--output':

@@ -6,7 +6,12 @@
  * (acts.ts): v2 released through every stage of its plan with the bundled action, one run per stage as one
  * workflow run per approval, and a faulty v3 that the checks catch at its first stage and the action rolls back.
  *
- *   npm run demo [-- --router VirtualService|RouteRule] [--output DIR] [--no-prometheus] [--entry dist|src]
+ *   npm run demo [-- --router VirtualService|RouteRule|HTTPRoute] [--output DIR] [--no-prometheus] [--entry dist|src]
+ *
+ * VirtualService (the default): the mesh's and the ingress gateway's VirtualService released together, with a
+ * mirror stage and a sticky canary cookie. HTTPRoute: the Gateway API mesh route, each write accepted by the
+ * API double's controller, rules chosen by Gateway API precedence, the same mirror and cookie. RouteRule: the
+ * Istio 0.2 tutorial.
  *
  * Writes the PR comment, the job summaries, the run reports and the routing at every step to `demo-output/`.
  * Exits 0 when the story went as expected, 1 when it did not, 130 when interrupted.

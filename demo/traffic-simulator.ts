@@ -1,25 +1,38 @@
 /**
- * The traffic simulator: reads the routing of the service from the cluster (the API double), sends a steady
- * stream of synthetic requests, some from the test user (`cookie: user=test-user`), through the routing as
- * Envoy would evaluate it (see routing.ts), to simulated backends whose error rate and latency the caller sets.
+ * The traffic simulator: reads the routing of the service from the cluster (the API double) and sends a steady
+ * stream of requests from a population of users (users.ts) through it, as the proxies at each entry point would
+ * evaluate it (routing.ts), to simulated backends whose error rate and latency the caller sets. Mirrored copies
+ * reach their backend too, but their answers are discarded: the user is served by the primary destination.
+ * Cookies the routing sets come back with the user's later requests.
  *
- * It records the split it observes, serves the health signals a plan's checks read (an HTTP page, a per-version
- * health endpoint) and, when given an Istio exporter, drives its request counters with the traffic each version
- * received, so a real Prometheus scraping the exporter sees what a mesh would report.
+ * It records what it observes in segments (segments.ts), serves the health signals a plan's checks read (an
+ * HTTP page, a per-version health endpoint) and, when given an Istio exporter, drives its request counters with
+ * the requests each version answered (mirrored copies included, as the canary's own proxy reports them), so a
+ * real Prometheus scraping the exporter sees what a mesh would report.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { IstioExporter, TrafficProfile } from '../testkit/prometheus/istio-exporter.js'
+import { createRandom } from '../testkit/random.js'
+import type { RouterKind } from './plans.js'
+import { compileRouting, type RoutingObjects } from './routing.js'
 import {
-  compileRouting,
   routeRequest,
-  seededRandom,
   targetLabel,
-  type RoutingObjects,
   type RoutingResult,
   type RoutingTable,
   type SimRequest
-} from './routing.js'
+} from './route-table.js'
+import {
+  addTally,
+  emptySegment,
+  mergeTallies,
+  segmentRecorder,
+  type Segment,
+  type Tally
+} from './segments.js'
+import { carriedCookies, cookieHeader, createUsers, storeCookie, type SimUser } from './users.js'
+import { MESH, type EntryPoint } from './virtual-service-routing.js'
 
 export interface BackendProfile {
   /** Share of requests the version answers with a 5xx, 0..1. */
@@ -28,17 +41,33 @@ export interface BackendProfile {
   latencyMs: number | [number, number]
 }
 
+/** Where some of the users' requests enter, and what they ask for. */
+export interface TrafficEntry {
+  /** How segments and the output name it, e.g. `mesh`, `ingress`. */
+  name: string
+  entry: EntryPoint
+  authority: string
+  /** Requests go to `<pathPrefix>/<n>`. */
+  pathPrefix: string
+  /** Share of the users who come this way; the shares of all entries sum to 1. */
+  share: number
+}
+
 export interface TrafficSimulatorOptions {
   service: string
   namespace: string
   versionLabel?: string
-  router?: 'VirtualService' | 'RouteRule'
+  router?: RouterKind
   /** Reads the routing objects of the service (called every tick; should be cheap). */
   readRouting: () => RoutingObjects
   backends: Record<string, BackendProfile>
+  /** Default: every user calls `<service>:9080/reviews/<n>` from inside the mesh. */
+  entries?: TrafficEntry[]
   /** Synthetic requests per second; default 300. */
   rps?: number
-  /** Share of requests that carry the test-user cookie; default 0.1. */
+  /** How many users send them; default 1000. */
+  users?: number
+  /** Share of users who carry the test-user cookie; default 0.1. */
   testUserShare?: number
   tickMs?: number
   seed?: number
@@ -47,46 +76,27 @@ export interface TrafficSimulatorOptions {
   healthWindowMs?: number
 }
 
-export interface Tally {
-  requests: number
-  errors: number
-}
-
-/** Traffic observed while one routing was in effect (or since a mark). */
-export interface Segment {
-  startedAt: number
-  endedAt?: number
-  routing: string
-  /** Destination label -> requests without the test-user cookie. */
-  users: Record<string, Tally>
-  /** Destination label -> requests with the test-user cookie. */
-  testUser: Record<string, Tally>
-}
+export type { Segment, Tally } from './segments.js'
 
 export interface TrafficSimulator {
   /** Base URL of the HTTP endpoints: /productpage, /health/<version>, /split. */
   url: string
-  table(): RoutingTable | undefined
+  /** The entry points, in order. */
+  entries: string[]
+  /** The routing table of each entry point. */
+  tables(): Record<string, RoutingTable>
   setBackend(version: string, profile: BackendProfile): void
   /** Starts a new segment now; returns its start time, for `segmentsSince`. */
   mark(): number
   segmentsSince(time: number): Segment[]
-  /** Requests per version over the last `windowMs`. */
+  /** Requests each version answered (mirrored copies included) over the last `windowMs`. */
   recent(windowMs: number): Record<string, Tally>
   close(): Promise<void>
 }
 
-export const TEST_USER_COOKIE = 'user=test-user'
-
 interface TickTally {
   at: number
   versions: Record<string, Tally>
-}
-
-function add(tallies: Record<string, Tally>, label: string, error: boolean) {
-  const tally = (tallies[label] ??= { requests: 0, errors: 0 })
-  tally.requests++
-  if (error) tally.errors++
 }
 
 function text(response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) {
@@ -96,18 +106,22 @@ function text(response: ServerResponse, status: number, body: string, headers: R
 export async function startTrafficSimulator(options: TrafficSimulatorOptions): Promise<TrafficSimulator> {
   const tickMs = options.tickMs ?? 100
   const rps = options.rps ?? 300
-  const testUserShare = options.testUserShare ?? 0.1
   const healthWindowMs = options.healthWindowMs ?? 3000
+  const entries = options.entries ?? [
+    { name: 'mesh', entry: MESH, authority: `${options.service}:9080`, pathPrefix: '/reviews', share: 1 }
+  ]
   const backends = new Map(Object.entries(options.backends))
-  const random = seededRandom(options.seed ?? 20170915)
-  const compileOptions = {
-    service: options.service,
-    namespace: options.namespace,
-    versionLabel: options.versionLabel,
-    router: options.router
-  }
+  const random = createRandom(options.seed ?? 20170915).uniform
+  const users = createUsers(
+    options.users ?? 1000,
+    options.testUserShare ?? 0.1,
+    entries.map(entry => entry.share),
+    random
+  )
+  const record = segmentRecorder()
 
-  let table: RoutingTable | undefined
+  let tables: Record<string, RoutingTable> = {}
+  let fingerprint = ''
   let routingKey = ''
   const segments: Segment[] = []
   const ticks: TickTally[] = []
@@ -116,7 +130,13 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
   const newSegment = (now: number) => {
     const current = segments.at(-1)
     if (current) current.endedAt = now
-    segments.push({ startedAt: now, routing: table?.fingerprint ?? '', users: {}, testUser: {} })
+    segments.push(
+      emptySegment(
+        now,
+        fingerprint,
+        entries.map(entry => entry.name)
+      )
+    )
     // Bounded memory: a long demo keeps the last few hundred segments.
     if (segments.length > 500) segments.splice(0, segments.length - 500)
   }
@@ -126,37 +146,78 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     try {
       objects = options.readRouting()
     } catch {
-      return // a transient read failure keeps the last routing, as a sidecar keeps its last config
+      return // a transient read failure keeps the last routing, as a proxy keeps its last config
     }
     const key = JSON.stringify(objects)
-    if (key === routingKey && table) return
+    if (key === routingKey) return
     routingKey = key
-    const next = compileRouting(objects, compileOptions)
-    if (next.fingerprint !== table?.fingerprint) {
-      table = next
+    tables = Object.fromEntries(
+      entries.map(({ name, entry }) => [
+        name,
+        compileRouting(objects, {
+          service: options.service,
+          namespace: options.namespace,
+          versionLabel: options.versionLabel,
+          router: options.router,
+          entry
+        })
+      ])
+    )
+    const next = JSON.stringify(entries.map(({ name }) => tables[name].fingerprint))
+    if (next !== fingerprint) {
+      fingerprint = next
       newSegment(now)
-    } else table = next
+    }
   }
 
-  const respond = (request: SimRequest): { result: RoutingResult; error: boolean } => {
-    const result = table ? routeRequest(table, request, random) : { failure: 'no routing yet' }
-    const version = result.target?.version
+  /** Whether the backend of a version answers this one with a 5xx; a version without a backend has no pods. */
+  const fails = (version: string | undefined) => {
     const backend = version ? backends.get(version) : undefined
-    // A version without a backend has no pods to answer (503), as does a request without a destination.
-    const error = backend ? random() < backend.errorRate : true
-    return { result, error }
+    return backend ? random() < backend.errorRate : true
   }
 
-  const syntheticRequest = (testUser: boolean, n: number): SimRequest => ({
-    path: `/reviews/${n % 10}`,
-    method: 'GET',
-    authority: `${options.service}:9080`,
-    headers: testUser ? { cookie: TEST_USER_COOKIE } : n % 3 === 0 ? {} : { cookie: `session=${n % 97}` }
-  })
+  const serve = (entryName: string, request: SimRequest) => {
+    const table = tables[entryName]
+    const result: RoutingResult = table ? routeRequest(table, request, random) : { failure: 'no routing yet' }
+    return {
+      result,
+      error: fails(result.target?.version),
+      mirrorError: result.mirror ? fails(result.mirror.version) : false
+    }
+  }
 
   let carry = 0
   let sequence = 0
   let lastTick = Date.now()
+
+  const sendOne = (user: SimUser, now: number, tally: TickTally, segment: Segment | undefined) => {
+    const point = entries[user.entry]
+    const cookie = cookieHeader(user, now)
+    const carried = carriedCookies(user, now)
+    const { result, error, mirrorError } = serve(point.name, {
+      path: `${point.pathPrefix}/${sequence++ % 10}`,
+      method: 'GET',
+      authority: point.authority,
+      headers: cookie ? { cookie } : {}
+    })
+    for (const setCookie of result.setCookies ?? []) storeCookie(user, setCookie, now)
+    if (result.target?.version) addTally(tally.versions, result.target.version, error)
+    if (result.mirror?.version) addTally(tally.versions, result.mirror.version, mirrorError)
+    if (segment) {
+      const label = targetLabel(result)
+      record(segment, {
+        entry: point.name,
+        testUser: user.testUser,
+        userId: user.id,
+        carried,
+        result,
+        label,
+        error,
+        mirrorError
+      })
+    }
+  }
+
   const tick = () => {
     const now = Date.now()
     refreshRouting(now)
@@ -166,30 +227,14 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     carry -= count
     const tally: TickTally = { at: now, versions: {} }
     const segment = segments.at(-1)
-    for (let i = 0; i < count; i++) {
-      const testUser = random() < testUserShare
-      const { result, error } = respond(syntheticRequest(testUser, sequence++))
-      const label = targetLabel(result)
-      if (segment) add(testUser ? segment.testUser : segment.users, label, error)
-      if (result.target?.version) add(tally.versions, result.target.version, error)
-    }
+    for (let i = 0; i < count; i++) sendOne(users[Math.floor(random() * users.length)], now, tally, segment)
     ticks.push(tally)
     if (ticks.length > keepTicks) ticks.splice(0, ticks.length - keepTicks)
     driveExporter(now)
   }
 
-  const recent = (windowMs: number, now = Date.now()): Record<string, Tally> => {
-    const totals: Record<string, Tally> = {}
-    for (const entry of ticks) {
-      if (entry.at <= now - windowMs) continue
-      for (const [version, tally] of Object.entries(entry.versions)) {
-        const total = (totals[version] ??= { requests: 0, errors: 0 })
-        total.requests += tally.requests
-        total.errors += tally.errors
-      }
-    }
-    return totals
-  }
+  const recent = (windowMs: number, now = Date.now()): Record<string, Tally> =>
+    mergeTallies(...ticks.filter(entry => entry.at > now - windowMs).map(entry => entry.versions))
 
   /** The exporter reports, per version, the request rate and error ratio of the last second. */
   const driveExporter = (now: number) => {
@@ -206,10 +251,17 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
     }
   }
 
+  /** The product page of the first entry point, for the caller's own cookie. */
   const productPage = (request: IncomingMessage, response: ServerResponse) => {
     const headers: Record<string, string> = {}
     if (typeof request.headers.cookie === 'string') headers.cookie = request.headers.cookie
-    const { result, error } = respond({ path: '/reviews/0', method: 'GET', headers })
+    const [first] = entries
+    const { result, error } = serve(first.name, {
+      path: `${first.pathPrefix}/0`,
+      method: 'GET',
+      authority: first.authority,
+      headers
+    })
     const served = targetLabel(result)
     const header = { 'x-reviews-version': served }
     if (!result.target) return text(response, result.failure === 'no route' ? 404 : 503, served, header)
@@ -255,7 +307,8 @@ export async function startTrafficSimulator(options: TrafficSimulatorOptions): P
 
   return {
     url,
-    table: () => table,
+    entries: entries.map(entry => entry.name),
+    tables: () => tables,
     setBackend(version, profile) {
       backends.set(version, profile)
     },

@@ -63,6 +63,44 @@ export function reviewsVirtualService(namespace = 'default'): KubeObject {
   }
 }
 
+/** Where the ingress gateway's VirtualService is bound: its Gateway (`namespace/name`) and the host it serves. */
+export const INGRESS_GATEWAY = 'istio-ingress/bookinfo-gateway'
+export const INGRESS_HOST = 'bookinfo.example.com'
+
+/**
+ * The ingress gateway's VirtualService, in the gateway's namespace: the product page and the reviews API, whose
+ * route names the service by its fully qualified name (a short name would mean a Service of istio-ingress).
+ */
+export function ingressVirtualService(): KubeObject {
+  const [namespace, gateway] = INGRESS_GATEWAY.split('/')
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: INGRESS.name, namespace },
+    spec: {
+      hosts: [INGRESS_HOST],
+      gateways: [`${namespace}/${gateway}`],
+      http: [
+        {
+          name: 'productpage',
+          match: [{ uri: { prefix: '/productpage' } }],
+          route: [{ destination: { host: 'productpage.default.svc.cluster.local', port: { number: 9080 } } }]
+        },
+        {
+          name: INGRESS.route,
+          match: [{ uri: { prefix: '/api/v1/reviews' } }],
+          timeout: '5s',
+          route: [
+            {
+              destination: { host: 'reviews.default.svc.cluster.local', subset: 'v1', port: { number: 9080 } }
+            }
+          ]
+        }
+      ]
+    }
+  }
+}
+
 export function reviewsDestinationRule(namespace = 'default', versions = ['v1', 'v2', 'v3']): KubeObject {
   return {
     apiVersion: 'networking.istio.io/v1',
@@ -116,44 +154,17 @@ analysis:
 `
 
 /** The ingress gateway's VirtualService, in its own namespace, for releases over two routing objects. */
-export const INGRESS = { namespace: 'istio-ingress', name: 'bookinfo', route: 'reviews-ingress' }
+export const INGRESS = {
+  namespace: INGRESS_GATEWAY.split('/')[0],
+  name: 'bookinfo',
+  route: 'reviews-ingress'
+}
 
-/** The ingress namespace and its VirtualService: the product page and the reviews API (on v1). */
+/** The ingress namespace and its VirtualService. */
 export function ingressObjects(): KubeObject[] {
   return [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: INGRESS.namespace } },
-    {
-      apiVersion: 'networking.istio.io/v1',
-      kind: 'VirtualService',
-      metadata: { name: INGRESS.name, namespace: INGRESS.namespace },
-      spec: {
-        hosts: ['bookinfo.example.com'],
-        gateways: [`${INGRESS.namespace}/bookinfo-gateway`],
-        http: [
-          {
-            name: 'productpage',
-            match: [{ uri: { prefix: '/productpage' } }],
-            route: [
-              { destination: { host: 'productpage.default.svc.cluster.local', port: { number: 9080 } } }
-            ]
-          },
-          {
-            name: INGRESS.route,
-            match: [{ uri: { prefix: '/api/v1/reviews' } }],
-            timeout: '5s',
-            route: [
-              {
-                destination: {
-                  host: 'reviews.default.svc.cluster.local',
-                  subset: 'v1',
-                  port: { number: 9080 }
-                }
-              }
-            ]
-          }
-        ]
-      }
-    }
+    ingressVirtualService()
   ]
 }
 
