@@ -3,16 +3,16 @@
  */
 import type { Evaluation } from '../analysis/types.js'
 import { latestEvaluations } from './evaluations.js'
-import { bounded, codeBlock, codeSpan, escapeHtml, escapeHtmlText, escapeMarkdown } from './markdown.js'
+import { codeBlock, codeSpan, escapeHtml, escapeHtmlText, escapeMarkdown } from './markdown.js'
 import { heldNotice, sequentialEvidence } from './evidence.js'
+import { renderHistory, weightPoints, type WeightPoint } from './history.js'
+import { reportDay, shortTime, table, tableCell } from './table.js'
 import type { LadderEntry, RunReport, RunStatus, StageState } from './types.js'
 
-export { escapeHtml }
+export { escapeHtml, tableCell, weightPoints }
 
 /** GitHub rejects comment bodies over 65,536 characters; stay clear of it. */
 const DEFAULT_MAX_CHARS = 65000
-/** Longest text kept in one table cell, so a runaway check message cannot crowd out the ladder. */
-const MAX_CELL_CHARS = 300
 /** Below this many characters a truncated diff is not worth showing. */
 const MIN_DIFF_CHARS = 200
 
@@ -67,30 +67,6 @@ export function withNotice(existingBody: string | undefined, marker: string, not
     .replace(new RegExp(`${NOTICE_START}[\\s\\S]*?${NOTICE_END}\\n*`), '')
     .replace(/^\n+/, '')
   return `${marker}\n${section}\n\n${rest}`.trimEnd() + '\n'
-}
-
-/** Foreign text for one Markdown table cell: on one line, bounded, shown exactly as written. */
-export function tableCell(text: string): string {
-  return escapeMarkdown(bounded(text, MAX_CELL_CHARS))
-}
-
-function table(header: string[], rows: string[][]): string {
-  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`]
-  for (const row of rows) lines.push(`| ${row.join(' | ')} |`)
-  return lines.join('\n')
-}
-
-/** `2024-05-01T10:59:00.123Z` -> `10:59:00` on the report's day, `2024-04-30 23:59:00` on another (UTC). */
-export function shortTime(iso: string | undefined, day: string): string {
-  if (!iso) return ''
-  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(iso)
-  if (!match) return iso
-  return match[1] === day ? match[2] : `${match[1]} ${match[2]}`
-}
-
-/** The report's day (UTC): the one date the report prints in full. */
-function reportDay(report: RunReport): string {
-  return /^\d{4}-\d{2}-\d{2}/.exec(report.timings.finishedAt)?.[0] ?? ''
 }
 
 /** A number short enough for a table: at most four significant digits after the point. */
@@ -264,83 +240,6 @@ function renderWarnings(report: RunReport): string | undefined {
     '<details><summary>⚠️ Warnings (' + report.warnings.length + ')</summary>',
     '',
     ...items,
-    '',
-    '</details>'
-  ].join('\n')
-}
-
-export interface WeightPoint {
-  step: number
-  at: string
-  weight: number
-  event: string
-}
-
-/**
- * Weight-over-time points of this release (the history entries of the report's revision): from the history
- * when there is one, else from the ladder's reached stages. Earlier releases stay in the report file.
- */
-export function weightPoints(report: RunReport): WeightPoint[] {
-  const history = report.history.filter(entry => entry.revision === report.revision)
-  if (history.length > 0) {
-    let weight = 0
-    return history.map((entry, position) => {
-      weight = entry.weight ?? weight
-      return { step: position + 1, at: entry.at, weight, event: entry.event }
-    })
-  }
-  const reached = report.ladder.filter(stage => stage.state === 'passed' || stage.state === 'current')
-  const points = reached.map((stage, position) => ({
-    step: position + 1,
-    at: stage.at ?? '',
-    weight: stage.weight,
-    event: `${stage.state} ${stage.name}`
-  }))
-  if (report.status === 'rolled-back') {
-    points.push({ step: points.length + 1, at: report.rollback?.at ?? '', weight: 0, event: 'rolled back' })
-  }
-  return points
-}
-
-/** A weight as the chart may print it: a whole percentage, whatever the history held. */
-function chartWeight(weight: number): number {
-  return Number.isFinite(weight) ? Math.min(100, Math.max(0, Math.round(weight))) : 0
-}
-
-/** The history event as a row says it; a rollback's reason is already in the outcome line. */
-function eventText(event: string, report: RunReport): string {
-  const reason = report.rollback?.reason
-  return reason && event === `rolled back: ${reason}` ? 'rolled back (reason above)' : event
-}
-
-/** The release's history, collapsed: a weight chart and the events, with short times. */
-function renderHistory(report: RunReport, points: WeightPoint[], omitted: number): string | undefined {
-  if (points.length === 0) return undefined
-  const day = reportDay(report)
-  const chart = codeBlock(
-    [
-      'xychart-beta',
-      '  title "Canary weight over time"',
-      `  x-axis "step" [${points.map(point => point.step).join(', ')}]`,
-      '  y-axis "canary weight %" 0 --> 100',
-      `  line [${points.map(point => chartWeight(point.weight)).join(', ')}]`
-    ].join('\n'),
-    'mermaid'
-  )
-  const rows = points.map(point => [
-    String(point.step),
-    tableCell(shortTime(point.at, day)),
-    `${chartWeight(point.weight)}%`,
-    tableCell(eventText(point.event, report))
-  ])
-  const count = points.length + omitted
-  const note = omitted > 0 ? `\n\n_${omitted} older point(s) omitted to keep this report short._` : ''
-  return [
-    `<details><summary>History of ${escapeHtmlText(report.revision)} (${count} event${count === 1 ? '' : 's'})</summary>`,
-    '',
-    chart,
-    '',
-    table(['Step', 'When (UTC)', 'Canary weight', 'Event'], rows) + note,
     '',
     '</details>'
   ].join('\n')
