@@ -33,11 +33,30 @@ export interface Evaluation {
   evidence?: SequentialEvidence
 }
 
+/** Where the evidence stands against the tolerance. */
+export interface SequentialBounds {
+  /**
+   * Anytime-valid confidence bounds on the ratio (0 and Infinity when the data do not bound it yet). Each
+   * bound alone holds at every evaluation of the stage with probability at least 1 - alpha (1 - alpha/2 for
+   * `either`), so the test rejects exactly when a bound leaves the accepted range. NaN with the option
+   * `verdictOnly`.
+   */
+  lower: number
+  upper: number
+  /** The ratios the tolerance accepts: [0, 1 + tolerance] for `increase`, and so on. */
+  acceptedMin: number
+  acceptedMax: number
+  /** Log of the e-value against the accepted range: the evidence that the canary is worse. */
+  logEValue: number
+  /** The test rejects when logEValue reaches this: log(1/alpha), log(2/alpha) for `either`. */
+  logThreshold: number
+}
+
 /**
  * What a sequential check weighed at one evaluation. Ratios are canary / stable; an unbounded end is
  * Infinity (null once written as JSON).
  */
-export interface SequentialEvidence {
+export interface SequentialEvidence extends SequentialBounds {
   /** What the ratio compares: failure rates, shares of slow requests, or a quantile of the samples. */
   measure: 'failure-rate' | 'slow-share' | 'quantile'
   /** slow-share: the `slowerThan` bound in ms; quantile: which quantile (0.5: the median). */
@@ -45,15 +64,6 @@ export interface SequentialEvidence {
   quantile?: number
   /** The ratio's estimate; null when nothing estimates it yet (no failed request on either version). */
   estimate: number | null
-  /** Anytime-valid confidence bounds on the ratio, at level 1 - alpha. */
-  lower: number
-  upper: number
-  /** The ratios the tolerance accepts. */
-  acceptedMin: number
-  acceptedMax: number
-  /** The evidence that the canary is worse beyond the tolerance, and the level that rejects it: log(1/alpha). */
-  logEValue: number
-  logThreshold: number
   alpha: number
   /** Requests (templates) or samples (query) of each version since the stage started. */
   canarySamples: number

@@ -25,13 +25,11 @@ import {
 } from './http-route-rules.js'
 import { backendServiceCounter, backendServiceTemplate } from './istio-telemetry.js'
 import {
-  baseName,
+  insertedNameClashes,
   insertedNames,
-  insertedSuffixes,
   listedObjects,
   shiftedIndexes,
-  routeListHooks,
-  STICKY_SUFFIX
+  routeListHooks
 } from './route-list.js'
 import { type ManagedObject, type RouterDefinition, type RoutingSpecs } from './router.js'
 
@@ -60,7 +58,10 @@ function pinRefs(rule: Rule, plan: Plan, where: string): BackendRef[] {
   const kept = existing ?? service[0]
   const pinned: BackendRef = { ...clone(kept), name: stableName }
   if (kept !== existing) delete pinned.filters
-  pinned.weight = all.length > service.length ? service.reduce((sum, ref) => sum + weightOf(ref), 0) : 100
+  const serviceWeight = service.reduce((sum, ref) => sum + weightOf(ref), 0)
+  // Alone in the rule, or in a rule where nothing carries weight, the service takes the whole rule.
+  const othersCarry = all.some(ref => !service.includes(ref) && weightOf(ref) > 0)
+  pinned.weight = othersCarry || (all.length > service.length && serviceWeight > 0) ? serviceWeight : 100
   const first = service[0]
   return all.flatMap(ref => (ref === first ? [pinned] : service.includes(ref) ? [] : [ref]))
 }
@@ -110,7 +111,6 @@ function validateObject(spec: JsonObject | null, object: ManagedObject, plan: Pl
   }
   const problems: string[] = []
   const taken = new Set(rules.map(rule => rule.name))
-  const suffixes = insertedSuffixes(plan)
   const matchStages = plan.stages.filter(stage => stage.kind === 'match')
   for (const index of shifted) {
     const rule = rules[index]
@@ -125,18 +125,12 @@ function validateObject(spec: JsonObject | null, object: ManagedObject, plan: Pl
         )
       }
     }
-    const base = baseName(rule, index, shifted.length, plan)
-    for (const suffix of suffixes) {
-      const inserted = `${base}-${suffix}`
-      const by =
-        suffix === STICKY_SUFFIX ? 'the sticky rule of sessionAffinity' : `the rule stage '${suffix}'`
-      if (taken.has(inserted)) {
-        problems.push(
-          `${where}: a rule is already named '${inserted}', the name of ${by} adds; rename the stage or the rule`
-        )
-      }
-      taken.add(inserted)
-    }
+    problems.push(
+      ...insertedNameClashes(rule, index, shifted.length, plan, taken, where, {
+        existing: 'a rule',
+        inserted: 'rule'
+      })
+    )
     // One match cannot require two values of a header: the Gateway API reads only its first match on a name.
     const own = headerNames(rule)
     for (const stage of matchStages) {

@@ -241,6 +241,34 @@ export function shareProblems(plan: Plan, share: number, where: string): string[
   return problems
 }
 
+/**
+ * Names the stages would insert beside a shifted route that another route already has. `taken` holds the names in
+ * use and grows by the inserted ones; `words` name the routes in the message ("an http route" ... "route").
+ */
+export function insertedNameClashes(
+  route: JsonObject,
+  index: number,
+  shiftedCount: number,
+  plan: Plan,
+  taken: Set<unknown>,
+  where: string,
+  words: { existing: string; inserted: string }
+): string[] {
+  const base = baseName(route, index, shiftedCount, plan)
+  return insertedSuffixes(plan).flatMap(suffix => {
+    const inserted = `${base}-${suffix}`
+    const clash = taken.has(inserted)
+    taken.add(inserted)
+    if (!clash) return []
+    const noun = words.inserted
+    const by =
+      suffix === STICKY_SUFFIX ? `the sticky ${noun} of sessionAffinity` : `the ${noun} stage '${suffix}'`
+    return [
+      `${where}: ${words.existing} is already named '${inserted}', the name of ${by} adds; rename the stage or the ${noun}`
+    ]
+  })
+}
+
 /** The routing objects a plan lists, each with its key. */
 export function listedObjects(plan: Plan): ManagedObject[] {
   return plan.routing.objects.map(object => ({ ...object, key: objectKey(object) }))

@@ -8,10 +8,9 @@ import type { KubeClient, Labels, ResourceType } from '../kube/kube-client.js'
 import { stageEffect, type StageEffect } from '../plan/stages.js'
 import type { MatchStage, Plan, StringMatch } from '../plan/types.js'
 import {
-  baseName,
   canaryShare,
+  insertedNameClashes,
   insertedNames,
-  insertedSuffixes,
   listedObjects,
   shareProblems,
   shiftedIndexes,
@@ -265,7 +264,6 @@ function validateObject(spec: JsonObject | null, object: ManagedObject, plan: Pl
   }
   const problems: string[] = []
   const taken = new Set(routes.map(r => r.name))
-  const suffixes = insertedSuffixes(plan)
   for (const index of shifted) {
     const route = routes[index]
     if (ours(route, plan).length === 0) {
@@ -278,18 +276,12 @@ function validateObject(spec: JsonObject | null, object: ManagedObject, plan: Pl
         `${where}: spec.http[${index}] already mirrors traffic; a route has one mirror, so remove it or the plan's mirror stage`
       )
     }
-    const base = baseName(route, index, shifted.length, plan)
-    for (const suffix of suffixes) {
-      const inserted = `${base}-${suffix}`
-      const by =
-        suffix === STICKY_SUFFIX ? 'the sticky route of sessionAffinity' : `the route stage '${suffix}'`
-      if (taken.has(inserted)) {
-        problems.push(
-          `${where}: an http route is already named '${inserted}', the name of ${by} adds; rename the stage or the route`
-        )
-      }
-      taken.add(inserted)
-    }
+    problems.push(
+      ...insertedNameClashes(route, index, shifted.length, plan, taken, where, {
+        existing: 'an http route',
+        inserted: 'route'
+      })
+    )
     // Istio cannot AND two conditions on one header: the stage's would replace the route's own.
     const own = matchBlocks(route.match).flatMap(block => Object.keys(headersOf(block)))
     for (const stage of plan.stages) {

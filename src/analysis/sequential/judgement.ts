@@ -1,28 +1,10 @@
 import { formatValue } from '../format.js'
 import { ratioBoundary, type Side } from './e-process.js'
 import type { ResolvedSequentialOptions } from './options.js'
+import type { SequentialBounds } from '../types.js'
 
 /** `reject`: the canary is worse beyond the tolerance; `nodata`: fewer than `minSamples` on a version. */
 export type SequentialVerdict = 'reject' | 'continue' | 'nodata'
-
-/** Where the evidence stands against the tolerance. */
-export interface SequentialBounds {
-  /**
-   * Anytime-valid confidence bounds on the ratio (0 and Infinity when the data do not bound it yet). Each
-   * bound alone holds at every evaluation of the stage with probability at least 1 - alpha (1 - alpha/2 for
-   * `either`), so the test rejects exactly when a bound leaves the accepted range. NaN with the option
-   * `verdictOnly`.
-   */
-  lower: number
-  upper: number
-  /** The ratios the tolerance accepts: [0, 1 + tolerance] for `increase`, and so on. */
-  acceptedMin: number
-  acceptedMax: number
-  /** Log of the e-value against the accepted range: the evidence that the canary is worse. */
-  logEValue: number
-  /** The test rejects when logEValue reaches this: log(1/alpha), log(2/alpha) for `either`. */
-  logThreshold: number
-}
 
 export interface SequentialResult extends SequentialBounds {
   verdict: SequentialVerdict
