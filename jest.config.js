@@ -13,7 +13,9 @@ export default {
   globalSetup: '<rootDir>/test/setup/bundle-source.ts',
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   testTimeout: 60000,
-  maxWorkers: 2,
+  // Most test files spend their time waiting on the processes, servers and timers they start, not computing: four
+  // workers keep two cores busy.
+  maxWorkers: 4,
   // A worker whose tests closed everything exits on its own, but on a busy machine it can take longer than the
   // default half second to get there, and jest then reports a leak that is not one.
   workerGracefulExitTimeout: 5000
