@@ -19,15 +19,21 @@ export const ISTIO_LATENCY_BUCKETS_MS: Record<IstioTelemetry, readonly number[]>
   mixer: [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
 }
 
+/** A version's requests as the destination's sidecar reports them, the versions being subsets of one Service. */
+function subsetScope(version: string): string {
+  return (
+    'reporter="destination",destination_service_namespace="$namespace",' +
+    `destination_service_name="$service",destination_version="${version}"`
+  )
+}
+
 export function istioMetricTemplate(
   telemetry: IstioTelemetry,
   template: PrometheusTemplate,
   window: string
 ): string {
   if (telemetry === 'telemetry-v2') {
-    const scope =
-      'reporter="destination",destination_service_namespace="$namespace",' +
-      'destination_service_name="$service",destination_version="$canary"'
+    const scope = subsetScope('$canary')
     return template === 'success-rate'
       ? `(sum(rate(istio_requests_total{${scope},response_code!~"5.."}[${window}])) or on() vector(0))` +
           ` / sum(rate(istio_requests_total{${scope}}[${window}]))`
@@ -88,9 +94,7 @@ export function istioVersionCounter(
   version: string
 ): string {
   if (telemetry === 'telemetry-v2') {
-    const scope =
-      'reporter="destination",destination_service_namespace="$namespace",' +
-      `destination_service_name="$service",destination_version="${version}"`
+    const scope = subsetScope(version)
     return counterSeries(TELEMETRY_V2_COUNTERS, counter, scope)
   }
   const scope = `destination_service="$service.$namespace.svc.cluster.local",destination_version="${version}"`
