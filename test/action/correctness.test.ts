@@ -189,6 +189,29 @@ describe('deleteStable never deletes the canary', () => {
     expect(api.writes()).toEqual([])
     expect(api.get('apps/v1', 'Deployment', 'default', 'reviews-v2')).toBeDefined()
   }, 60_000)
+  it('warns at finalize about another route that still sends traffic to the stable version it deletes', async () => {
+    const edited = virtualService()
+    const admin = {
+      name: 'reviews-admin',
+      match: [{ uri: { prefix: '/admin' } }],
+      route: [{ destination: { ...DEST, subset: 'v1' } }]
+    }
+    ;(edited.spec as { http: Route[] }).http.push(admin as Route)
+    api.put(edited)
+    const plan = VS_PLAN.replace('stable: v1', 'routing: { name: reviews, route: reviews-route }\nstable: v1')
+    const statuses: string[] = []
+    let last: ActionResult | undefined
+    for (let run = 0; run < 5; run++) {
+      last = await action(plan)
+      statuses.push(last.outputs.status)
+    }
+    expect(statuses).toEqual(['advanced', 'advanced', 'advanced', 'advanced', 'completed'])
+    expect(warningsOf(last!).join('\n')).toMatch(
+      /VirtualService default\/reviews spec\.http\[\d\] still sends traffic to v1, whose Deployments deleteStable deletes now/
+    )
+    // The route the release does not manage is left as it was.
+    expect(route('reviews-admin')).toEqual(admin)
+  }, 60_000)
 })
 
 describe('a routing object that has gone missing', () => {
