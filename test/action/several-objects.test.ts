@@ -11,6 +11,7 @@ import { runAction, type ActionResult, errorOf } from '../../testkit/run-action.
 const NETWORKING = 'networking.istio.io/v1'
 const FQDN = 'reviews.default.svc.cluster.local'
 const PLAN = withIngress(VS_PLAN)
+const IN_PROGRESS = 'istio-canary-action.github.io/in-progress'
 
 let api: KubeApi
 beforeEach(async () => {
@@ -27,6 +28,11 @@ type Route = { name?: string; route: { destination: { host: string; subset: stri
 const mesh = () => api.get(NETWORKING, 'VirtualService', 'default', 'reviews') as KubeObject
 const ingress = () => api.get(NETWORKING, 'VirtualService', 'istio-ingress', 'bookinfo') as KubeObject
 const routesOf = (object: KubeObject) => (object.spec as { http: Route[] }).http
+/** The GitOps in-progress label of the mesh and the ingress VirtualService. */
+const inProgressLabels = () =>
+  [mesh(), ingress()].map(
+    object => (object.metadata.labels as Record<string, string> | undefined)?.[IN_PROGRESS]
+  )
 const split = (object: KubeObject, name: string) =>
   routesOf(object)
     .find(route => route.name === name)!
@@ -76,6 +82,29 @@ describe('a release over a mesh and an ingress VirtualService in two namespaces'
     expect(report.status).toBe('completed')
   }, 180_000)
 
+  it('labels both objects in progress while the release runs, and unlabels both when it completes or rolls back', async () => {
+    // The last stage is watched: the write that completes the release changes no route of the ingress object.
+    const watchedLast = withIngress(
+      'service: reviews\nstable: v1\ncanary: v2\nstages:\n  - weight: 10\n  - weight: 100\n    bake: 300ms\nanalysis:\n  bake: 0s\n'
+    )
+    expect(inProgressLabels()).toEqual([undefined, undefined])
+    expect((await action({}, watchedLast)).outputs.status).toBe('advanced')
+    expect(inProgressLabels()).toEqual(['true', 'true'])
+    api.clearRequests()
+    expect((await action({}, watchedLast)).outputs).toMatchObject({ status: 'completed', done: 'true' })
+    // Two writes of the ingress object: the 100% stage, then only its label when the watch passed.
+    expect(
+      api.writes().filter(request => request.namespace === 'istio-ingress' && request.verb === 'update')
+    ).toHaveLength(2)
+    expect(inProgressLabels()).toEqual([undefined, undefined])
+
+    expect((await action({ revision: 'v2-b' }, watchedLast)).outputs.status).toBe('advanced')
+    expect(inProgressLabels()).toEqual(['true', 'true'])
+    const rolledBack = await action({ command: 'rollback', revision: 'v2-b' }, watchedLast)
+    expect(rolledBack.outputs.status).toBe('rolled-back')
+    expect(inProgressLabels()).toEqual([undefined, undefined])
+  }, 120_000)
+
   it('refuses drift in the second object, naming it and the field; rollback restores both exactly', async () => {
     const meshBefore = structuredClone(mesh().spec)
     const ingressBefore = structuredClone(ingress().spec)
@@ -105,6 +134,7 @@ describe('a release over a mesh and an ingress VirtualService in two namespaces'
     const meshBefore = structuredClone(mesh().spec)
     const ingressBefore = structuredClone(ingress().spec)
     await action()
+    expect(inProgressLabels()).toEqual(['true', 'true'])
     const failing = PLAN.replace(
       'analysis:\n  bake: 0s\n',
       'analysis:\n  interval: 200ms\n  bake: 1s\n  checks:\n    - name: smoke\n      http: { url: "http://127.0.0.1:1/health", timeout: 200ms }\n'
@@ -114,6 +144,7 @@ describe('a release over a mesh and an ingress VirtualService in two namespaces'
     expect(result.exitCode).toBe(1)
     expect(mesh().spec).toEqual(meshBefore)
     expect(ingress().spec).toEqual(ingressBefore)
+    expect(inProgressLabels()).toEqual([undefined, undefined])
   }, 120_000)
 
   it('undoes the first write when the second object refuses, and the next run continues', async () => {

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
-import { bookinfoObjects } from '../../testkit/bookinfo.js'
+import { bookinfoObjects, SEED_PLAN } from '../../testkit/bookinfo.js'
 import { runAction, type ActionResult, errorOf } from '../../testkit/run-action.js'
 
 const NETWORKING = 'networking.istio.io/v1'
@@ -61,6 +61,69 @@ describe('mirror stage', () => {
       mirrorPercentage: { value: 100 }
     })
     expect(route('reviews-route')?.mirror).toBeUndefined()
+  }, 60_000)
+})
+
+describe('mirror stage on RouteRule', () => {
+  const ROUTE_RULE_API = 'config.istio.io/v1alpha2'
+  /** The Istio 0.2 tutorial with a mirror stage between the test-user stage and the 50/50 split. */
+  const mirrored = SEED_PLAN.replace(
+    '  - weight: 50\n',
+    '  - name: shadow\n    mirror: 100\n  - weight: 50\n'
+  )
+  /** The rule that carries the weights, as the cluster held it before the release (a timeout of its own). */
+  const DEFAULT_RULE = {
+    destination: { name: 'reviews' },
+    precedence: 1,
+    httpReqTimeout: { simpleTimeout: { timeout: '2s' } },
+    route: [{ labels: { version: 'v1' } }]
+  }
+  const rules = () =>
+    Object.fromEntries(
+      api.list(ROUTE_RULE_API, 'RouteRule', 'default').map(rule => [rule.metadata.name, rule.spec])
+    )
+
+  beforeEach(() => {
+    api.seed([
+      ...bookinfoObjects({ router: 'RouteRule' }),
+      {
+        apiVersion: ROUTE_RULE_API,
+        kind: 'RouteRule',
+        metadata: { name: 'reviews-default', namespace: 'default' },
+        spec: DEFAULT_RULE
+      }
+    ])
+  })
+
+  it('writes the mirror on the rule that carries the weights, users stay on stable, and the next stage removes it', async () => {
+    await action(mirrored)
+    const testUser = rules()['reviews-test-user']
+    const shadow = await action(mirrored)
+    expect(shadow.outputs).toMatchObject({ status: 'advanced', stage: 'shadow', weight: '0' })
+    expect(rules()).toEqual({
+      'reviews-default': { ...DEFAULT_RULE, mirror: { name: 'reviews', labels: { version: 'v2' } } },
+      'reviews-test-user': testUser
+    })
+    expect(testUser).not.toHaveProperty('mirror')
+
+    const split = await action(mirrored)
+    expect(split.outputs).toMatchObject({ stage: '50%', weight: '50' })
+    expect(rules()['reviews-default']).toEqual({
+      ...DEFAULT_RULE,
+      route: [
+        { labels: { version: 'v1' }, weight: 50 },
+        { labels: { version: 'v2' }, weight: 50 }
+      ]
+    })
+  }, 90_000)
+
+  it('rolls back from the mirror stage to exactly the pinned rules', async () => {
+    await action(mirrored)
+    await action(mirrored)
+    expect(rules()['reviews-default']).toHaveProperty('mirror')
+    const rolledBack = await action(mirrored, { command: 'rollback' })
+    expect(rolledBack.outputs.status).toBe('rolled-back')
+    expect(rules()).toEqual({ 'reviews-default': DEFAULT_RULE })
   }, 60_000)
 })
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { makeStyle, renderReport, useColor } from '../../src/cli/render.js'
 import { latestEvaluations } from '../../src/report/evaluations.js'
 import type { RunReport } from '../../src/report/types.js'
-import { sampleReport } from '../report/sample-report.js'
+import { sampleReport, trafficFeaturesReport } from '../report/sample-report.js'
 
 const ESC = '\u001b['
 const plain = makeStyle(false)
@@ -67,6 +67,18 @@ describe('renderReport', () => {
         '  2  5%         95% v1 / 5% v2               passed',
         '  3  50%        50% v1 / 50% v2              pending',
         '  4  finalize   100% v2                      pending'
+      ].join('\n')
+    )
+  })
+
+  it('shows the mirror percentage and the sticky cookie in the ladder', () => {
+    expect(renderReport(trafficFeaturesReport(), plain)).toContain(
+      [
+        'Ladder',
+        '  #  stage   split                                          state',
+        '  1  shadow  100% v1, 50% copied to v2                      passed',
+        '  2  10%     90% v1 / 10% v2, sticky (cookie istio-canary)  current',
+        '  3  100%    100% v2                                        pending'
       ].join('\n')
     )
   })

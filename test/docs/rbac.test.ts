@@ -1,6 +1,7 @@
 /**
  * examples/rbac.yaml grants what the action needs and no more: every request a full release makes (every
- * router, a rollback, a dry run, status) is allowed by it, and every verb it grants is used. The releases call
+ * router, a rollback, a dry run, status, a mirror stage, sticky sessions, retry) is allowed by it, and every verb
+ * it grants is used. The releases call
  * the engine in this process: the action's process adds no Kubernetes request to what the engine makes.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
@@ -10,13 +11,19 @@ import path from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import {
   bookinfoObjects,
+  GATEWAY_API,
   HTTPROUTE_PLAN,
   ingressObjects,
   SEED_PLAN,
   VS_PLAN,
   withIngress
 } from '../../testkit/bookinfo.js'
-import { startKubeApi, type KubeApi, type RecordedRequest } from '../../testkit/kube-api/index.js'
+import {
+  startKubeApi,
+  type KubeApi,
+  type KubeObject,
+  type RecordedRequest
+} from '../../testkit/kube-api/index.js'
 import { PROJECT_ROOT } from '../../testkit/run-action.js'
 import { runEngine, type EngineRunOptions } from '../support/run-engine.js'
 import { ROUTERS } from '../../src/routers/registry.js'
@@ -74,6 +81,66 @@ const VS_PLAN_WITH_POD_CHECK = plan(
       kubernetes: { maxRestarts: 0 }
 `
 )
+
+/**
+ * A plan with a mirror stage (50% copied) after the test-user stage, and sticky canary sessions: stages test-user,
+ * shadow, 5%, 50%, 100%, finalize.
+ */
+function withTrafficFeatures(base: string): string {
+  return base
+    .replace('  - weight: 5\n', '  - name: shadow\n    mirror: 50\n  - weight: 5\n')
+    .replace('stable: v1\n', 'stable: v1\nsessionAffinity: { cookieName: istio-canary, maxAge: 24h }\n')
+}
+
+/** What the cases read of a VirtualService http route or an HTTPRoute rule. */
+interface Route {
+  name?: string
+  mirrorPercentage?: { value: number }
+  filters?: { type: string; requestMirror?: { percent?: number } }[]
+}
+/** The routes (VirtualService `http`) or rules (HTTPRoute `rules`) of the release's routing object, by name. */
+function routeNamed(object: KubeObject | undefined, list: 'http' | 'rules', name: string) {
+  return (object?.spec as Record<string, Route[]> | undefined)?.[list]?.find(route => route.name === name)
+}
+
+/** How a release with a mirror stage and sticky sessions is rolled back, retried and finished on one router. */
+interface TrafficFeaturesCase {
+  router: 'VirtualService' | 'HTTPRoute'
+  objects: KubeObject[]
+  plan: string
+  /** Rolls back the release after the mirror stage passed: a failing check, or the rollback command. */
+  rollback: 'failing check' | 'manual'
+  /** The routing object, as the cluster holds it. */
+  routing: (api: KubeApi) => KubeObject | undefined
+  /** The mirror stage's routing is written. */
+  mirrored: (routing: KubeObject | undefined) => boolean
+  /** The sticky route of sessionAffinity is written. */
+  sticky: (routing: KubeObject | undefined) => boolean
+}
+
+const TRAFFIC_FEATURES: TrafficFeaturesCase[] = [
+  {
+    router: 'VirtualService',
+    objects: bookinfoObjects(),
+    plan: withTrafficFeatures(VS_PLAN_WITH_POD_CHECK),
+    rollback: 'failing check',
+    routing: api => api.get('networking.istio.io/v1', 'VirtualService', 'default', 'reviews'),
+    mirrored: routing => routeNamed(routing, 'http', 'reviews-route')?.mirrorPercentage?.value === 50,
+    sticky: routing => routeNamed(routing, 'http', 'reviews-route-sticky') !== undefined
+  },
+  {
+    router: 'HTTPRoute',
+    objects: bookinfoObjects({ router: 'HTTPRoute' }),
+    plan: withTrafficFeatures(HTTPROUTE_PLAN),
+    rollback: 'manual',
+    routing: api => api.get(GATEWAY_API, 'HTTPRoute', 'default', 'reviews'),
+    mirrored: routing =>
+      routeNamed(routing, 'rules', 'reviews-api')?.filters?.some(
+        filter => filter.type === 'RequestMirror' && filter.requestMirror?.percent === 50
+      ) === true,
+    sticky: routing => routeNamed(routing, 'rules', 'reviews-api-sticky') !== undefined
+  }
+]
 
 describe('examples/rbac.yaml', () => {
   const objects = readRbac()
@@ -164,6 +231,18 @@ describe('examples/rbac.yaml', () => {
         ...options
       })
     const statusOf = async (...args: Parameters<typeof run>) => (await run(...args)).report?.status
+    /** Runs a case in a cluster of its own, holding `objects`; its requests join the recorded ones. */
+    const inOwnCluster = async (objects: KubeObject[], body: (api: KubeApi) => Promise<void>) => {
+      const api = await startKubeApi()
+      try {
+        api.seed(objects)
+        await api.deploymentsAvailable()
+        await body(api)
+        requests.push(...api.requests)
+      } finally {
+        await api.close()
+      }
+    }
 
     beforeAll(async () => {
       vsApi = await startKubeApi()
@@ -232,22 +311,51 @@ describe('examples/rbac.yaml', () => {
 
     it(
       'VirtualService: a release over the mesh and the ingress VirtualService, in two namespaces',
-      async () => {
-        const api = await startKubeApi()
-        try {
-          api.seed([...bookinfoObjects(), ...ingressObjects()])
-          await api.deploymentsAvailable()
+      () =>
+        inOwnCluster([...bookinfoObjects(), ...ingressObjects()], async api => {
           const twoNamespaces = withIngress(VS_PLAN)
           expect(await statusOf(api, twoNamespaces)).toBe('advanced')
           expect(await statusOf(api, twoNamespaces, { command: 'rollback' })).toBe('rolled-back')
           expect(
             api.requests.some(request => request.namespace === 'istio-ingress' && request.verb === 'update')
           ).toBe(true)
-          requests.push(...api.requests)
-        } finally {
-          await api.close()
-        }
-      },
+        }),
+      SLOW
+    )
+
+    it.each(TRAFFIC_FEATURES.map(c => [c.router, c.rollback, c] as const))(
+      '%s: a mirror stage and sticky sessions, a %s rollback, retry, then the ladder through finalize',
+      (_router, _rollback, c) =>
+        inOwnCluster(c.objects, async api => {
+          const routing = () => c.routing(api)
+          expect(await statusOf(api, c.plan)).toBe('advanced')
+          expect(await statusOf(api, c.plan)).toBe('advanced')
+          expect(c.mirrored(routing())).toBe(true)
+          if (c.rollback === 'failing check') {
+            api.setDeploymentHealth('default', 'reviews-v2', { restarts: 3 })
+            const failing = await run(api, c.plan)
+            expect(failing.report?.status).toBe('rolled-back')
+            expect(failing.report?.rollback?.check).toBe('canary-pods')
+            api.setDeploymentHealth('default', 'reviews-v2', { restarts: 0 })
+          } else {
+            expect(await statusOf(api, c.plan)).toBe('advanced')
+            expect(c.sticky(routing())).toBe(true)
+            expect(await statusOf(api, c.plan, { command: 'rollback' })).toBe('rolled-back')
+          }
+          expect(c.mirrored(routing()) || c.sticky(routing())).toBe(false)
+
+          const retried = await run(api, c.plan, { command: 'retry' })
+          expect(retried.report).toMatchObject({ status: 'advanced', stage: { index: 1 } })
+          const statuses: (string | undefined)[] = []
+          const written: string[] = []
+          for (let stage = 2; stage <= 6; stage++) {
+            statuses.push(await statusOf(api, c.plan))
+            if (c.mirrored(routing())) written.push(`mirror at ${stage}`)
+            if (c.sticky(routing())) written.push(`sticky at ${stage}`)
+          }
+          expect(statuses).toEqual(['advanced', 'advanced', 'advanced', 'advanced', 'completed'])
+          expect(written).toEqual(['mirror at 2', 'sticky at 3', 'sticky at 4'])
+        }),
       SLOW
     )
 

@@ -13,6 +13,8 @@ import { formatDuration } from '../../src/common/duration.js'
 import { ROUTERS } from '../../src/routers/registry.js'
 import { CLI_COMMANDS, toolHelp } from '../../src/cli/usage.js'
 import { parsePlan } from '../../src/engine/plan-loader.js'
+import { ENGINE_COMMANDS } from '../../src/engine/commands.js'
+import { CANARY_COMMANDS } from '../../src/github/comment-command.js'
 import { PROJECT_ROOT } from '../../testkit/run-action.js'
 
 /** The documentation this suite keeps honest (docs written elsewhere are only linked to). */
@@ -383,6 +385,57 @@ describe('troubleshooting', () => {
     )
     // The code builds the same key from the annotation name, escaping its dots for the jsonpath.
     expect(sources).toContain("targetAnnotation(plan).replace(/\\./g, '\\\\.')")
+  })
+})
+
+describe('/canary commands', () => {
+  /** Where the docs list the commands a comment may give: the list's text, and how a command is written in it. */
+  const LISTS: { file: string; where: string; list: RegExp; command: RegExp }[] = [
+    {
+      file: 'README.md',
+      where: 'Approvals and the example workflows',
+      list: /first `\/canary` line reads (.*?) runs that command/s,
+      command: /`\/canary ([a-z]+)`/g
+    },
+    {
+      file: 'README.md',
+      where: 'the comment command',
+      list: /\| `comment` +\| For `issue_comment` workflows: reads (.*?) from the comment/,
+      command: /`\/canary ([a-z]+)`/g
+    },
+    {
+      file: 'SECURITY.md',
+      where: '/canary comments',
+      list: /may run\s+(.*?)\. Read/s,
+      command: /`([a-z]+)`/g
+    },
+    {
+      file: 'CHANGELOG.md',
+      where: '/canary comments',
+      list: /\(`command: comment`\): (.*?) on\s+a pull/s,
+      command: /`(?:\/canary )?([a-z]+)`/g
+    },
+    {
+      file: 'examples/canary-comments.yml',
+      where: 'header comment',
+      list: /^# `\/canary ([a-z|]+)`/m,
+      command: /([a-z]+)/g
+    }
+  ]
+
+  it.each(LISTS.map(entry => [entry.file, entry.where, entry] as const))(
+    '%s (%s) names every command a comment accepts, and no other',
+    (file, _where, { list, command }) => {
+      const text = list.exec(read(file))?.[1] ?? ''
+      const named = [...text.matchAll(command)].map(([, word]) => word)
+      expect(named.sort()).toEqual([...CANARY_COMMANDS].sort())
+    }
+  )
+
+  it('troubleshooting quotes the command input error as the code writes it', () => {
+    expect(read('docs/troubleshooting.md')).toContain(
+      `is not a command; use one of ${[...ENGINE_COMMANDS, 'comment'].join(', ')}\``
+    )
   })
 })
 

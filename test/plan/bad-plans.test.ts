@@ -1,14 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { PlanError } from '../../src/plan/plan-error.js'
 import { parsePlan } from '../../src/engine/plan-loader.js'
-
-const HEAD = 'service: reviews\nstable: v1\ncanary: v2\n'
-const STAGES = 'stages:\n  - weight: 50\n'
-
-/** A valid plan with `stages` replaced. */
-function withStages(...stages: string[]): string {
-  return `${HEAD}stages:\n${stages.map(stage => `  - ${stage}\n`).join('')}`
-}
+import { HEAD, STAGES, TRAFFIC_FEATURE_BAD_PLANS, withStages, type BadPlan } from './bad-plan-cases.js'
 
 /** A valid plan with one check. */
 function withCheck(check: string): string {
@@ -18,14 +11,6 @@ function withCheck(check: string): string {
 /** A valid plan with `analysis` fields set. */
 function withAnalysis(fields: string): string {
   return `${HEAD}${STAGES}analysis: { ${fields} }\n`
-}
-
-interface BadPlan {
-  what: string
-  yaml: string
-  field: string
-  message: string
-  line?: number
 }
 
 const BAD_PLANS: BadPlan[] = [
@@ -825,19 +810,8 @@ const BAD_PLANS: BadPlan[] = [
     field: 'routing[0].namespace',
     message: 'must be a DNS-1123 label'
   },
-  // Mirror stages
-  {
-    what: 'mirror after a weight stage',
-    yaml: withStages('weight: 5', 'mirror: 100'),
-    field: 'stages[1].mirror',
-    message: 'must come before the first weight stage'
-  },
-  {
-    what: 'mirror percent out of range',
-    yaml: withStages('mirror: 150', 'weight: 5'),
-    field: 'stages[0].mirror',
-    message: 'must be an integer from 1 to 100; got 150'
-  },
+  // Mirror stages and session affinity
+  ...TRAFFIC_FEATURE_BAD_PLANS,
   {
     what: 'mirror percent not a number',
     yaml: withStages('mirror: half', 'weight: 5'),
@@ -855,25 +829,6 @@ const BAD_PLANS: BadPlan[] = [
     yaml: `${HEAD}router: RouteRule\nstages:\n  - mirror: 50\n  - weight: 5\n`,
     field: 'stages[0].mirror',
     message: 'RouteRule mirrors every request of its rule'
-  },
-  // Session affinity
-  {
-    what: 'sessionAffinity without a weight stage',
-    yaml: `${HEAD}sessionAffinity: {}\nstages:\n  - weight: 100\n`,
-    field: 'sessionAffinity',
-    message: 'needs a weight stage below 100'
-  },
-  {
-    what: 'sessionAffinity with an invalid cookie name',
-    yaml: `${HEAD}sessionAffinity: { cookieName: "my cookie" }\n${STAGES}`,
-    field: 'sessionAffinity.cookieName',
-    message: "'my cookie' is not a valid cookie name"
-  },
-  {
-    what: 'sessionAffinity maxAge beyond 400 days',
-    yaml: `${HEAD}sessionAffinity: { maxAge: 10000h }\n${STAGES}`,
-    field: 'sessionAffinity.maxAge',
-    message: 'must be at most 400 days'
   },
   {
     what: 'sessionAffinity maxAge in milliseconds',

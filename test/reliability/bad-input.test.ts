@@ -14,6 +14,7 @@ import { startKubeApi, type KubeApi } from '../../testkit/kube-api/index.js'
 import { bookinfoObjects, reviewsDestinationRule, VS_PLAN } from '../../testkit/bookinfo.js'
 import { runAction } from '../../testkit/run-action.js'
 import { errorLines, hasStackTrace, NETWORKING, writeRequests } from './helpers.js'
+import { TRAFFIC_FEATURE_BAD_PLANS } from '../plan/bad-plan-cases.js'
 
 const PLAN = VS_PLAN
 const HEAD = 'service: reviews\nstable: v1\ncanary: v2\n'
@@ -25,6 +26,9 @@ const withStages = (...stages: string[]) =>
 const withAnalysis = (fields: string) => `${HEAD}stages:\n  - weight: 50\nanalysis:\n${fields}`
 const withCheck = (check: string) =>
   withAnalysis(`  bake: 1m\n  checks:\n    - name: c\n      ${check.replace(/\n/g, '\n      ')}\n`)
+
+/** Text matched literally inside a RegExp. */
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -153,6 +157,12 @@ const CASES: Case[] = [
     inputs: { plan: withStages(`match: { headers: { cookie: { exact: a, prefix: b } } }`) },
     error: /cookie/
   },
+  // ---- mirror stages and sessionAffinity: the parser's cases, each naming the field and the fix
+  ...TRAFFIC_FEATURE_BAD_PLANS.map((bad): Case => ({
+    name: bad.what,
+    inputs: { plan: bad.yaml },
+    error: new RegExp(`^${literally(`plan: ${bad.field}: ${bad.message}`)}`)
+  })),
   // ---- durations and analysis
   {
     name: 'duration with words',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { renderReport, reportMarker, tableCell, weightPoints } from '../../src/report/render-markdown.js'
 import type { HistoryEntry } from '../../src/report/types.js'
-import { sampleReport } from './sample-report.js'
+import { sampleReport, trafficFeaturesReport } from './sample-report.js'
 
 const marker = reportMarker('default', 'reviews')
 
@@ -19,6 +19,14 @@ describe('renderReport', () => {
     expect(markdown).toContain('| # | Stage | Traffic split | State | When (UTC) |')
     expect(markdown).toContain('| 2 | 5% | 95% v1 / 5% v2 | ✅ passed | 11:00:00 |')
     expect(markdown).toContain('| 3 | 50% | 50% v1 / 50% v2 | ⏳ pending |  |')
+  })
+
+  it('shows the mirror percentage and the sticky cookie in the ladder and the split at a glance', () => {
+    const markdown = renderReport(trafficFeaturesReport(), { marker })
+    expect(markdown).toContain('| 1 | shadow | 100% v1, 50% copied to v2 | ✅ passed |  |')
+    expect(markdown).toContain('| 2 | 10% | 90% v1 / 10% v2, sticky (cookie istio-canary) | ▶️ current |  |')
+    expect(markdown).toContain('| 3 | 100% | 100% v2 | ⏳ pending |  |')
+    expect(markdown).toContain('**Split** 90% v1 / 10% v2, sticky (cookie istio-canary)')
   })
 
   it('shows only the last evaluation of each check, with value, threshold and verdict', () => {

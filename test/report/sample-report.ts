@@ -1,4 +1,6 @@
 import type { Evaluation } from '../../src/analysis/types.js'
+import { parsePlan } from '../../src/engine/plan-loader.js'
+import { buildLadder } from '../../src/report/build-report.js'
 import type { RunReport } from '../../src/report/types.js'
 
 const evaluation = (
@@ -85,4 +87,27 @@ export function sampleReport(overrides: Partial<RunReport> = {}): RunReport {
     timings: { startedAt: '2024-05-01T10:50:00Z', finishedAt: '2024-05-01T11:00:00Z', durationMs: 600000 },
     ...overrides
   }
+}
+
+/**
+ * A run that applied the 10% stage of a plan with a mirror stage (half the requests copied) and a sticky canary,
+ * its ladder built from the plan as the action builds it.
+ */
+export function trafficFeaturesReport(): RunReport {
+  const plan = parsePlan(
+    'service: reviews\nstable: v1\ncanary: v2\nsessionAffinity: { cookieName: istio-canary, maxAge: 24h }\n' +
+      'stages:\n  - name: shadow\n    mirror: 50\n  - weight: 10\n  - weight: 100\n'
+  )
+  const ladder = buildLadder(plan, undefined).map(entry => ({
+    ...entry,
+    state: entry.index === 1 ? ('passed' as const) : entry.index === 2 ? ('current' as const) : entry.state
+  }))
+  return sampleReport({
+    message: 'Stage 2/3 10% applied',
+    stage: { name: '10%', index: 2 },
+    nextStage: { name: '100%', index: 3 },
+    weight: { before: 0, after: 10 },
+    ladder,
+    approval: { nextStage: '100%', environment: 'production-canary' }
+  })
 }
