@@ -58,10 +58,7 @@ function pinRefs(rule: Rule, plan: Plan, where: string): BackendRef[] {
   const kept = existing ?? service[0]
   const pinned: BackendRef = { ...clone(kept), name: stableName }
   if (kept !== existing) delete pinned.filters
-  const serviceWeight = service.reduce((sum, ref) => sum + weightOf(ref), 0)
-  // Alone in the rule, or in a rule where nothing carries weight, the service takes the whole rule.
-  const othersCarry = all.some(ref => !service.includes(ref) && weightOf(ref) > 0)
-  pinned.weight = othersCarry || (all.length > service.length && serviceWeight > 0) ? serviceWeight : 100
+  pinned.weight = all.length > service.length ? service.reduce((sum, ref) => sum + weightOf(ref), 0) : 100
   const first = service[0]
   return all.flatMap(ref => (ref === first ? [pinned] : service.includes(ref) ? [] : [ref]))
 }
