@@ -227,18 +227,26 @@ export class KubeClient {
   }
 
   /** Delete conditional on the resourceVersion that was read. */
+  /**
+   * Deletes the object as it was read. Already gone is done: a retry after a lost answer finds the object its
+   * first attempt deleted.
+   */
   async deleteCustom(type: ResourceType, object: KubeObject, options: WriteOptions): Promise<void> {
     const { namespace = '', name, resourceVersion } = object.metadata
-    await this.call(`delete ${type.kind} ${namespace}/${name}`, writePolicy(options), () =>
-      this.custom.deleteNamespacedCustomObject({
-        ...gvp(type),
-        version: this.servedVersion(type),
-        namespace,
-        name,
-        body: { preconditions: { resourceVersion } },
-        ...dryRun(options)
-      })
-    )
+    try {
+      await this.call(`delete ${type.kind} ${namespace}/${name}`, writePolicy(options), () =>
+        this.custom.deleteNamespacedCustomObject({
+          ...gvp(type),
+          version: this.servedVersion(type),
+          namespace,
+          name,
+          body: { preconditions: { resourceVersion } },
+          ...dryRun(options)
+        })
+      )
+    } catch (error) {
+      if (!(error instanceof KubeError && error.notFound && !isUnservedApi(error))) throw error
+    }
   }
 
   async listDeployments(namespace: string): Promise<k8s.V1Deployment[]> {
