@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { bookinfoObjects } from '../../testkit/bookinfo.js'
+import { bookinfoObjects, VS_PLAN } from '../../testkit/bookinfo.js'
 import { startFakeGitHub, type FakeGitHub } from '../../testkit/github-api/fake-github.js'
 import { startKubeApi, type KubeApi } from '../../testkit/kube-api/index.js'
 import { runAction, startAction } from '../../testkit/run-action.js'
@@ -22,26 +22,10 @@ const MERGED_HEAD = 'dddd000000000000000000000000000000000004'
 const MERGE_COMMIT = 'dddd000000000000000000000000000000000005'
 
 /** Bookinfo's ladder, each stage watched for 2s by a check, so a run lasts long enough to push meanwhile. */
-const PLAN = `
-service: reviews
-stable: v1
-canary: v2
-stages:
-  - name: test-user
-    match:
-      headers:
-        cookie: { regex: "^(.*?;)?(user=test-user)(;.*)?$" }
-  - weight: 5
-  - weight: 50
-  - weight: 100
-  - finalize: { deleteStable: true }
-analysis:
-  interval: 500ms
-  bake: 2s
-  checks:
-    - name: canary-pods
-      kubernetes: { maxRestarts: 0 }
-`
+const PLAN = VS_PLAN.replace(
+  'analysis:\n  bake: 0s\n',
+  'analysis:\n  interval: 500ms\n  bake: 2s\n  checks:\n    - name: canary-pods\n      kubernetes: { maxRestarts: 0 }\n'
+)
 
 let api: KubeApi
 let github: FakeGitHub

@@ -20,7 +20,14 @@ import {
   type KubeObject,
   type RecordedRequest
 } from '../../testkit/kube-api/index.js'
-import { bookinfoObjects, deployment, ingressObjects, VS_PLAN, withIngress } from '../../testkit/bookinfo.js'
+import {
+  bookinfoObjects,
+  deployment,
+  ingressObjects,
+  SEED_PLAN,
+  VS_PLAN,
+  withIngress
+} from '../../testkit/bookinfo.js'
 import { runAction } from '../../testkit/run-action.js'
 import type { EngineCommand } from '../../src/engine/index.js'
 import { decodeTarget, type ReleaseState } from '../../src/engine/state.js'
@@ -50,25 +57,10 @@ type EngineRun = Awaited<ReturnType<typeof runEngine>>
 const READ_VERBS = ['get', 'list', 'discovery']
 
 /** Two match stages, so a match stage adds a RouteRule next to existing ones; nothing to watch (`bake: 0s`). */
-const ROUTE_RULE_PLAN = `
-service: reviews
-router: RouteRule
-stable: v1
-canary: v2
-stages:
-  - name: test-user
-    match:
-      headers:
-        cookie: { regex: "^(.*?;)?(user=test-user)(;.*)?$" }
-  - name: beta
-    match:
-      headers:
-        x-beta: { exact: "1" }
-  - weight: 50
-  - finalize: { deleteStable: true }
-analysis:
-  bake: 0s
-`
+const ROUTE_RULE_PLAN = SEED_PLAN.replace(
+  '  - weight: 50\n',
+  '  - name: beta\n    match:\n      headers:\n        x-beta: { exact: "1" }\n  - weight: 50\n'
+).replace('  - weight: 100\n', '')
 
 type Kind = '500' | '409' | '429' | 'timeout' | 'drop'
 
