@@ -108,7 +108,9 @@ export function sourceCommand(name: keyof typeof SOURCE): { command: string; arg
   const bundle = process.env[SOURCE[name].bundle]
   return {
     command: process.execPath,
-    args: bundle ? [bundle] : ['--import', 'tsx', path.join(PROJECT_ROOT, SOURCE[name].entry)]
+    args: bundle
+      ? [path.join(PROJECT_ROOT, 'testkit', 'start-bundle.mjs'), bundle]
+      : ['--import', 'tsx', path.join(PROJECT_ROOT, SOURCE[name].entry)]
   }
 }
 

@@ -2,10 +2,13 @@
  * Jest global setup: bundles the action and the CLI from src/ once for the whole run, so every test that starts
  * them as a process (testkit/run-action.ts, the CLI tests) starts plain JavaScript instead of compiling the
  * source through tsx each time (about 0.5 s of CPU instead of 3-4 s per process). The bundles are what
- * tsx would run: the source as it is now, on the Node running jest. This module imports no project file: jest
- * loads it outside its module mapper.
+ * tsx would run: the source as it is now, on the Node running jest. They are CommonJS with V8's code cache beside
+ * them, which testkit/start-bundle.mjs starts a process from without parsing the bundle again (0.3 s of CPU
+ * instead of 0.45 s); the ES module bundle that ships (dist/) is what CI's ACTION_ENTRY=dist run tests. This
+ * module imports no project file: jest loads it outside its module mapper.
  */
 import { build } from 'esbuild'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -24,18 +27,23 @@ export default async function bundleSource(globalConfig: { rootDir: string }): P
     entryPoints: Object.values(BUNDLES),
     outbase: globalConfig.rootDir,
     outdir,
-    outExtension: { '.js': '.mjs' },
+    outExtension: { '.js': '.cjs' },
     bundle: true,
     platform: 'node',
-    format: 'esm',
+    format: 'cjs',
+    // Less source for each process to read; names stay, so stack traces under core.debug stay readable.
+    minifyWhitespace: true,
     target: `node${process.versions.node.split('.')[0]}`,
-    // Bundled CommonJS dependencies call require(); an ES module has none of its own.
-    banner: {
-      js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);"
-    },
     logLevel: 'error'
   })
-  // The workers jest starts next inherit the environment.
-  for (const [variable, source] of Object.entries(BUNDLES))
-    process.env[variable] = path.join(outdir, source.replace(/\.ts$/, '.mjs'))
+  for (const [variable, source] of Object.entries(BUNDLES)) {
+    const bundle = path.join(outdir, source.replace(/\.ts$/, '.cjs'))
+    execFileSync(process.execPath, [
+      path.join(globalConfig.rootDir, 'testkit', 'start-bundle.mjs'),
+      '--cache',
+      bundle
+    ])
+    // The workers jest starts next inherit the environment.
+    process.env[variable] = bundle
+  }
 }
