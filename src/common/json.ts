@@ -4,8 +4,22 @@ import { createHash } from 'node:crypto'
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 export type JsonObject = { [key: string]: Json }
 
+/**
+ * A deep copy of a JSON value. Plain recursion: structuredClone goes through V8's serializer and is about ten
+ * times slower on the small specs the routers copy at every step.
+ */
 export function clone<T>(value: T): T {
-  return structuredClone(value)
+  if (Array.isArray(value)) return value.map(clone) as T
+  if (value === null || typeof value !== 'object') return value
+  const copy: Record<string, unknown> = {}
+  for (const key of Object.keys(value)) {
+    const item = clone((value as Record<string, unknown>)[key])
+    // A "__proto__" key (JSON.parse makes one) stays a key: assigning it would set the copy's prototype.
+    if (key === '__proto__')
+      Object.defineProperty(copy, key, { value: item, enumerable: true, writable: true, configurable: true })
+    else copy[key] = item
+  }
+  return copy as T
 }
 
 /** JSON with object keys sorted, so equal values always serialise the same way. */
