@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
 import { bookinfoObjects, deployment, RATINGS_ROUTE, VS_PLAN } from '../../testkit/bookinfo.js'
 import { runAction, startAction, type ActionResult, errorOf, warningsOf } from '../../testkit/run-action.js'
+import { setupRun } from '../support/run-engine.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const DEST = { host: 'reviews.default.svc.cluster.local', port: { number: 9080 } }
@@ -22,6 +23,8 @@ afterEach(() => api.close())
 function action(plan: string, inputs: Record<string, string> = {}): Promise<ActionResult> {
   return runAction({ inputs: { plan, kubeconfig: api.kubeconfig(), report: 'none', ...inputs } })
 }
+/** An advance that only brings the release to where the test starts. */
+const setup = (plan: string) => setupRun(api, { plan })
 
 const virtualService = () => api.get(NETWORKING, 'VirtualService', 'default', 'reviews') as KubeObject
 type Route = {
@@ -128,7 +131,7 @@ analysis:
   }, 120_000)
 
   it('refuses a plan whose canary changed mid-release, saying what differs', async () => {
-    await action(VS_PLAN)
+    await setup(VS_PLAN)
     api.clearRequests()
     const changed = await action(VS_PLAN.replace('canary: v2', 'canary: v3'), { revision: 'v2' })
     expect(changed.exitCode).toBe(1)
@@ -153,8 +156,8 @@ describe('readiness means pods', () => {
   }, 60_000)
 
   it('a kubernetes check fails once the canary is scaled to 0, and verify rolls back', async () => {
-    await action(VS_PLAN)
-    await action(VS_PLAN)
+    await setup(VS_PLAN)
+    await setup(VS_PLAN)
     const scaled = api.get('apps/v1', 'Deployment', 'default', 'reviews-v2') as KubeObject
     ;(scaled.spec as { replicas: number }).replicas = 0
     api.put(scaled)
@@ -166,7 +169,7 @@ describe('readiness means pods', () => {
   }, 60_000)
 
   it('refuses to pin to a stable version that is gone, naming the version serving now', async () => {
-    for (let stage = 0; stage < 5; stage++) expect((await action(VS_PLAN)).exitCode).toBe(0)
+    for (let stage = 0; stage < 5; stage++) await setup(VS_PLAN)
     expect(api.get('apps/v1', 'Deployment', 'default', 'reviews-v1')).toBeUndefined()
     api.clearRequests()
     const hotfix = await action(VS_PLAN, { revision: 'v2-hotfix' })
@@ -216,7 +219,7 @@ describe('deleteStable never deletes the canary', () => {
 
 describe('a routing object that has gone missing', () => {
   it('is an error for every command, never "idle" or "nothing to roll back"', async () => {
-    await action(VS_PLAN)
+    await setup(VS_PLAN)
     api.remove(NETWORKING, 'VirtualService', 'default', 'reviews')
     for (const command of ['status', 'rollback', 'verify', 'advance']) {
       const result = await action(VS_PLAN, { command })
@@ -228,8 +231,8 @@ describe('a routing object that has gone missing', () => {
 
 describe('a rollback keeps what the release does not manage', () => {
   it("restores the managed routes and keeps someone's edit to another route, with a warning", async () => {
-    await action(VS_PLAN)
-    await action(VS_PLAN)
+    await setup(VS_PLAN)
+    await setup(VS_PLAN)
     const edit = (change: (spec: { hosts: string[]; http: Route[] }) => void) => {
       const edited = virtualService()
       change(edited.spec as { hosts: string[]; http: Route[] })
@@ -313,7 +316,7 @@ describe('the pin keeps the stable destination as it is', () => {
   }, 60_000)
 
   it('refuses a shortened ladder mid-release', async () => {
-    for (let stage = 0; stage < 3; stage++) await action(VS_PLAN)
+    for (let stage = 0; stage < 3; stage++) await setup(VS_PLAN)
     const shortened = VS_PLAN.replace('  - weight: 50\n  - weight: 100\n', '')
     const result = await action(shortened)
     expect(result.exitCode).toBe(1)
@@ -340,7 +343,7 @@ describe('revisions', () => {
   )
 
   it('after a rollback names no next stage, and a rollback with another revision says what it rolls back', async () => {
-    await action(VS_PLAN)
+    await setup(VS_PLAN)
     const rolledBack = await action(VS_PLAN, { command: 'rollback', revision: 'v3' })
     expect(rolledBack.outputs).toMatchObject({ status: 'rolled-back', 'next-stage': '' })
     expect(warningsOf(rolledBack).join('\n')).toContain(
@@ -351,7 +354,7 @@ describe('revisions', () => {
 
 describe('a state annotation someone else wrote', () => {
   it('is refused like drift and never rendered, for every command', async () => {
-    await action(VS_PLAN)
+    await setup(VS_PLAN)
     const edited = virtualService()
     const key = 'reviews.default.istio-canary-action.github.io/state'
     const annotations = edited.metadata.annotations as Record<string, string>

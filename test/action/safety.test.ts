@@ -6,6 +6,7 @@ import yaml from 'js-yaml'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
 import { bookinfoObjects, deployment, VS_PLAN } from '../../testkit/bookinfo.js'
 import { runAction, startAction } from '../../testkit/run-action.js'
+import { setupRun } from '../support/run-engine.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const PLAN = VS_PLAN
@@ -21,6 +22,8 @@ const virtualService = () => api.get(NETWORKING, 'VirtualService', 'default', 'r
 const reviewsRoute = () => (virtualService().spec as { http: { route: unknown[] }[] }).http.at(-1)!
 const action = (inputs: Record<string, string>, env?: Record<string, string>) =>
   runAction({ inputs: { plan: PLAN, kubeconfig: api.kubeconfig(), report: 'none', ...inputs }, env })
+/** An advance that only brings the release to where the test starts. */
+const setup = () => setupRun(api, { plan: PLAN })
 
 describe('drift', () => {
   it('refuses to advance when someone changed the routing, naming the object and fields; rollback proceeds', async () => {
@@ -53,8 +56,8 @@ describe('drift', () => {
 describe('rollback', () => {
   it('restores the pinned routing exactly, and refuses the same revision afterwards', async () => {
     const before = structuredClone(virtualService().spec)
-    await action({})
-    await action({})
+    await setup()
+    await setup()
     const result = await action({ command: 'rollback' })
     expect(result.outputs).toMatchObject({ status: 'rolled-back', weight: '0', stage: '' })
     expect(virtualService().spec).toEqual(before)
@@ -74,7 +77,7 @@ describe('rollback', () => {
 
 describe('conflicting writer', () => {
   it('fails with a clear message and overwrites nothing', async () => {
-    await action({})
+    await setup()
     // Hold the action's write long enough for another writer to change the object first.
     api.clearRequests()
     api.injectFault({ method: 'PUT', path: /virtualservices\/reviews$/, delayMs: 1500 })

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { startKubeApi, type KubeApi, type KubeObject } from '../../testkit/kube-api/index.js'
 import { bookinfoObjects, SEED_PLAN } from '../../testkit/bookinfo.js'
 import { runAction, type ActionResult, errorOf } from '../../testkit/run-action.js'
+import { setupRun } from '../support/run-engine.js'
 
 const NETWORKING = 'networking.istio.io/v1'
 const DEST = { host: 'reviews.default.svc.cluster.local', port: { number: 9080 } }
@@ -21,6 +22,8 @@ afterEach(() => api.close())
 function action(plan: string, inputs: Record<string, string> = {}): Promise<ActionResult> {
   return runAction({ inputs: { plan, kubeconfig: api.kubeconfig(), report: 'none', ...inputs } })
 }
+/** A run that only brings the release to where the test starts. */
+const setup = (plan: string, command?: 'rollback') => setupRun(api, { plan, command })
 
 function plan(stages: string, extra = ''): string {
   return `service: reviews\nstable: v1\ncanary: v2\n${extra}stages:\n${stages}analysis:\n  bake: 0s\n`
@@ -96,7 +99,7 @@ describe('mirror stage on RouteRule', () => {
   })
 
   it('writes the mirror on the rule that carries the weights, users stay on stable, and the next stage removes it', async () => {
-    await action(mirrored)
+    await setup(mirrored)
     const testUser = rules()['reviews-test-user']
     const shadow = await action(mirrored)
     expect(shadow.outputs).toMatchObject({ status: 'advanced', stage: 'shadow', weight: '0' })
@@ -118,8 +121,8 @@ describe('mirror stage on RouteRule', () => {
   }, 90_000)
 
   it('rolls back from the mirror stage to exactly the pinned rules', async () => {
-    await action(mirrored)
-    await action(mirrored)
+    await setup(mirrored)
+    await setup(mirrored)
     expect(rules()['reviews-default']).toHaveProperty('mirror')
     const rolledBack = await action(mirrored, { command: 'rollback' })
     expect(rolledBack.outputs.status).toBe('rolled-back')
@@ -161,7 +164,7 @@ describe('sessionAffinity', () => {
 
   it('is removed by a rollback', async () => {
     const before = structuredClone(virtualService().spec)
-    await action(sticky)
+    await setup(sticky)
     await action(sticky, { command: 'rollback' })
     expect(virtualService().spec).toEqual(before)
   }, 60_000)
@@ -171,8 +174,8 @@ describe('retry', () => {
   const ladder = plan('  - weight: 10\n  - weight: 50\n')
 
   it('starts a rolled-back revision again from the pin, recorded in the history', async () => {
-    await action(ladder)
-    await action(ladder, { command: 'rollback' })
+    await setup(ladder)
+    await setup(ladder, 'rollback')
     const retried = await action(ladder, { command: 'retry' })
     expect(retried.exitCode).toBe(0)
     expect(retried.outputs).toMatchObject({ status: 'advanced', stage: '10%', 'stage-index': '1' })
@@ -196,7 +199,7 @@ describe('retry', () => {
     expect(errorOf(idle)).toContain(
       'retry starts a rolled-back revision again, and there is none (no release)'
     )
-    await action(ladder)
+    await setup(ladder)
     api.clearRequests()
     const inProgress = await action(ladder, { command: 'retry' })
     expect(errorOf(inProgress)).toContain('(v2 at stage 1/2 (passed))')
