@@ -122,7 +122,8 @@ function merged<R extends JsonObject>(
       object
     )
   })
-  return list.withRoutes(clone(current), routes)
+  // The routes are new or kept as they are: copy the rest of the object only.
+  return list.withRoutes(clone(list.withRoutes(current, [])), routes)
 }
 
 /** The whole object as the stage makes it from the target: for an object whose managed routes cannot be paired. */
